@@ -1,0 +1,59 @@
+package build
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestDaemonTOML(t *testing.T) {
+	got := daemonTOML("/state", "unix:///state/b.sock", DaemonConfig{
+		InsecureRegistries: []string{"127.0.0.1:5000", "localhost:5001"},
+		ExtraConfig:        "[worker.oci.gc]\n  enabled = false",
+	})
+	for _, want := range []string{
+		`root = "/state"`,
+		`address = ["unix:///state/b.sock"]`,
+		"[worker.oci]\n  enabled = true\n  snapshotter = \"overlayfs\"",
+		"[worker.containerd]\n  enabled = false",
+		"[registry.\"127.0.0.1:5000\"]\n  http = true",
+		"[registry.\"localhost:5001\"]\n  http = true",
+		"[worker.oci.gc]\n  enabled = false",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("config lacks %q:\n%s", want, got)
+		}
+	}
+}
+
+func TestStartDaemonErrors(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+
+	if _, err := StartDaemon(ctx, DaemonConfig{Binary: "no-such-buildkitd"}); err == nil || !strings.Contains(err.Error(), "no-such-buildkitd") {
+		t.Errorf("missing binary: err = %v, want one naming the binary", err)
+	}
+
+	// A "daemon" that exits at once must be reported with its output, not waited for.
+	_, err := StartDaemon(ctx, DaemonConfig{Binary: "false", ReadyTimeout: 20 * time.Second})
+	if !errors.Is(err, ErrDaemonExited) {
+		t.Errorf("daemon exiting early: err = %v, want ErrDaemonExited", err)
+	}
+
+	_, err = StartDaemon(ctx, DaemonConfig{Binary: "true", Socket: "/" + strings.Repeat("s", 120)})
+	if err == nil || !strings.Contains(err.Error(), "107-byte") {
+		t.Errorf("long socket path: err = %v, want the unix socket limit named", err)
+	}
+}
+
+func TestTailBufferKeepsLastLines(t *testing.T) {
+	tb := &tailBuffer{max: 16}
+	for _, l := range []string{"first line\n", "second line\n", "third\n"} {
+		tb.Write([]byte(l))
+	}
+	if got := tb.String(); got != "third\n" {
+		t.Errorf("tail = %q, want %q", got, "third\n")
+	}
+}
