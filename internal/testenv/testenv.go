@@ -41,7 +41,7 @@ import (
 )
 
 // SetupHint is what a developer runs to install the missing parts.
-const SetupHint = "run `sudo scripts/setup.sh` from the repository root"
+const SetupHint = "run `bash scripts/setup.sh` as root from the repository root"
 
 // Env is the shared real environment of one test binary.
 type Env struct {
