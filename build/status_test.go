@@ -1,0 +1,85 @@
+package build
+
+import (
+	"os"
+	"testing"
+	"time"
+
+	"github.com/moby/buildkit/client"
+	digest "github.com/opencontainers/go-digest"
+)
+
+func writeFile(t *testing.T, path, body string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func fileExists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
+}
+
+func TestIsStep(t *testing.T) {
+	for name, want := range map[string]bool{
+		"[2/3] RUN uname -m > /arch":                           true,
+		"[builder 2/5] COPY go.mod go.sum ./":                  true,
+		"[linux/arm64 builder 3/5] RUN go build":               true,
+		"[stage-1 2/2] WORKDIR /app":                           true,
+		"[1/3] FROM 127.0.0.1:5000/multiarch/busybox:1@sha256": false,
+		"[builder 1/5] FROM docker.io/library/golang:1.26":     false,
+		"[internal] load build definition from Dockerfile":     false,
+		"[internal] load metadata for docker.io/library/x":     false,
+		"[internal] load build context":                        false,
+		"exporting to image":                                   false,
+		"pushing layers":                                       false,
+	} {
+		if got := isStep(name); got != want {
+			t.Errorf("isStep(%q) = %v, want %v", name, got, want)
+		}
+	}
+}
+
+func TestTrackerStats(t *testing.T) {
+	now := time.Now()
+	v := func(name string, cached bool, completed bool, errMsg string) *client.Vertex {
+		x := &client.Vertex{Digest: digest.FromString(name), Name: name, Cached: cached, Error: errMsg, Started: &now}
+		if completed {
+			x.Completed = &now
+		}
+		return x
+	}
+	tr := newTracker()
+	// Updates arrive several times per vertex; the last state counts, once.
+	tr.update(&client.SolveStatus{Vertexes: []*client.Vertex{
+		v("[internal] load build definition from Dockerfile", false, true, ""),
+		v("[1/4] FROM base", false, true, ""),
+		v("[2/4] RUN a", false, false, ""),
+		v("[3/4] COPY b /b", true, true, ""),
+	}})
+	tr.update(&client.SolveStatus{Vertexes: []*client.Vertex{
+		v("[2/4] RUN a", false, true, ""),
+		v("[3/4] COPY b /b", true, true, ""),
+		v("[4/4] RUN false", false, true, "process did not complete successfully: exit code: 1"),
+		v("exporting to image", false, true, ""),
+	}})
+	if got, want := tr.stats(), (CacheStats{Cached: 1, Executed: 1}); got != want {
+		t.Errorf("stats = %+v, want %+v (failed steps count as neither)", got, want)
+	}
+	if got := tr.failedStep(); got != "[4/4] RUN false" {
+		t.Errorf("failed step %q, want [4/4] RUN false", got)
+	}
+}
+
+func TestPrefixedKeepsOriginal(t *testing.T) {
+	orig := &client.SolveStatus{Vertexes: []*client.Vertex{{Name: "[2/2] RUN x"}}}
+	p := plats(t, "linux/arm64")[0]
+	got := prefixed(orig, p)
+	if got.Vertexes[0].Name != "[linux/arm64] [2/2] RUN x" {
+		t.Errorf("prefixed name %q", got.Vertexes[0].Name)
+	}
+	if orig.Vertexes[0].Name != "[2/2] RUN x" {
+		t.Errorf("original changed to %q", orig.Vertexes[0].Name)
+	}
+}
