@@ -35,15 +35,15 @@ type Finding struct {
 	Want     string `json:"want"`
 }
 
-// String reads like "/app/addon.node: ELF 64-bit LSB EM_X86_64 (amd64) in a linux/arm64
-// image, which needs ELF 64-bit LSB EM_AARCH64 (layer 2)".
+// String reads like "/app/addon.node: ET_DYN built for amd64 (ELF 64-bit LSB EM_X86_64),
+// but a linux/arm64 image needs ELF 64-bit LSB EM_AARCH64 (layer 2)".
 func (f Finding) String() string {
 	arch := f.Arch
 	if arch == "" {
-		arch = "unknown architecture"
+		arch = "an unknown architecture"
 	}
-	return fmt.Sprintf("%s: %s %s (%s) in a %s image, which needs %s (layer %d)",
-		f.Path, f.BuiltFor, f.Type, arch, f.Platform, f.Want, f.Layer)
+	return fmt.Sprintf("%s: %s built for %s (%s), but a %s image needs %s (layer %d)",
+		f.Path, f.Type, arch, f.BuiltFor, f.Platform, f.Want, f.Layer)
 }
 
 // ScanImage reads every layer of img (streamed, nothing on disk) and returns the ELF
