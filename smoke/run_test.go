@@ -162,7 +162,7 @@ func TestRun(t *testing.T) {
 		"arch": true, "false": false, // exit code 1, want 0
 		"/app/hello": true, "/etc/os-release": true, "/etc/motd": true, "/bin/sh": false, "wrong owner": false,
 		"through a symlink": true,
-		"metadata": true,
+		"metadata":          true,
 	}
 	for i, tr := range rep.Targets {
 		plat := platforms.Format(tr.Platform)
