@@ -114,17 +114,21 @@ func (b *Binfmt) install(ctx context.Context, st *Status, a Arch, native []ocisp
 	return r, nil
 }
 
-// registerErr classifies a failed write to <root>/register.
+// registerErr classifies a failed write to <root>/register. Opening the file is the
+// permission check; once it is open, a failed write with flag F means the kernel could
+// not open the interpreter (or, before Linux 4.8, did not know the flag).
 func registerErr(pname, root, interp, flags string, err error) error {
 	e := &Error{Op: "register", Platform: pname, Path: filepath.Join(root, "register"), Err: err}
+	var pe *fs.PathError
+	opening := errors.As(err, &pe) && pe.Op == "open"
 	switch {
-	case errors.Is(err, fs.ErrPermission), errors.Is(err, syscall.EPERM):
+	case errors.Is(err, syscall.EPERM), opening && errors.Is(err, fs.ErrPermission):
 		e.Kind, e.Fix = ErrPermission, "run as root (or with CAP_SYS_ADMIN)"
 	case errors.Is(err, syscall.EEXIST):
 		e.Kind, e.Fix = ErrConflict, "an entry of the same name appeared meanwhile; run Install again"
-	case strings.Contains(flags, "F"):
+	case !opening && strings.Contains(flags, "F"):
 		e.Kind = ErrFixBinaryRejected
-		e.Fix = "with flag F the kernel opens " + interp + " when registering: check that it exists and is executable; F needs Linux >= 4.8"
+		e.Fix = "with flag F the kernel opens " + interp + " when registering: it must exist, be executable and not sit on a noexec mount; F needs Linux >= 4.8"
 	}
 	return e
 }

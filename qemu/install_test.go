@@ -222,6 +222,7 @@ func TestRegisterErrClassifies(t *testing.T) {
 		{&os.PathError{Op: "write", Path: "register", Err: syscall.EEXIST}, "PF", ErrConflict},
 		{&os.PathError{Op: "write", Path: "register", Err: syscall.EINVAL}, "PF", ErrFixBinaryRejected},
 		{&os.PathError{Op: "write", Path: "register", Err: syscall.ENOENT}, "F", ErrFixBinaryRejected},
+		{&os.PathError{Op: "write", Path: "register", Err: syscall.EACCES}, "PF", ErrFixBinaryRejected}, // noexec mount
 		{&os.PathError{Op: "write", Path: "register", Err: syscall.EINVAL}, "P", nil},
 	}
 	for _, tt := range tests {
