@@ -1,0 +1,127 @@
+package smoke_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/containerd/platforms"
+
+	"github.com/multiarch-sdk/multiarch/internal/testenv"
+	"github.com/multiarch-sdk/multiarch/smoke"
+)
+
+// These tests run commands in the busybox base image of both platforms through the real
+// buildkitd of internal/testenv: arm64 runs under QEMU.
+
+func baseTargets(e *testenv.Env) []smoke.Target {
+	return []smoke.Target{
+		{Platform: platforms.MustParse("linux/amd64"), Ref: e.Base},
+		{Platform: platforms.MustParse("linux/arm64"), Ref: e.Base},
+	}
+}
+
+func TestBuildKitRunnerUname(t *testing.T) {
+	e := testenv.Get(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	r := smoke.NewBuildKitRunner(e.Client)
+	for _, tc := range []struct{ platform, want string }{{"linux/amd64", "x86_64\n"}, {"linux/arm64", "aarch64\n"}} {
+		t.Run(tc.platform, func(t *testing.T) {
+			out, err := r.Run(ctx, smoke.Target{Platform: platforms.MustParse(tc.platform), Ref: e.Base},
+				smoke.Command{Args: []string{"uname", "-m"}, Timeout: time.Minute})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(out.Stdout) != tc.want || out.ExitCode != 0 {
+				t.Errorf("uname -m: stdout %q stderr %q exit %d, want %q exit 0", out.Stdout, out.Stderr, out.ExitCode, tc.want)
+			}
+		})
+	}
+}
+
+func TestRunBuildKit(t *testing.T) {
+	e := testenv.Get(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	suite := smoke.Test{
+		Commands: []smoke.CommandTest{
+			{Name: "arch", Command: "uname", Args: []string{"-m"}, ExpectedOutput: []string{`^(x86_64|aarch64)\n$`}},
+			{Name: "fails", Command: "sh", Args: []string{"-c", "echo to-stdout; echo to-stderr >&2; exit 3"}, ExpectedOutput: []string{"never printed"}},
+			{Name: "env and workdir", Command: "sh", Args: []string{"-c", `echo "$GREETING from $(pwd) as $(id -u)"`},
+				Env: []smoke.EnvVar{{Key: "GREETING", Value: "hello"}}, Workdir: "/tmp", ExpectedOutput: []string{`^hello from /tmp as 0\n$`}},
+			{Name: "hangs", Command: "sleep", Args: []string{"600"}, Timeout: smoke.Duration(2 * time.Second)},
+			{Name: "missing executable", Command: "no-such-command", ExitCode: 127},
+		},
+		Files:    []smoke.FileTest{{Path: "/bin/busybox", Permissions: "-rwxr-xr-x"}, {Path: "/etc/passwd", ExpectedContents: []string{"^root:x:0:0:"}}},
+		Metadata: &smoke.MetadataTest{Env: []smoke.EnvVar{{Key: "PATH", Value: "/bin"}}},
+		Scan:     &smoke.ScanOptions{},
+	}
+	start := time.Now()
+	rep, err := smoke.Run(ctx, smoke.NewBuildKitRunner(e.Client), baseTargets(e), suite)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(start); d > 90*time.Second {
+		t.Errorf("Run took %s: a 2s timeout must not hang", d)
+	}
+	var text strings.Builder
+	rep.WriteText(&text)
+	t.Logf("report:\n%s", text.String())
+	for _, tr := range rep.Targets {
+		plat := platforms.Format(tr.Platform)
+		byName := map[string]smoke.Result{}
+		for _, r := range tr.Results {
+			byName[r.Name] = r
+		}
+		wantArch := map[string]string{"linux/amd64": "x86_64\n", "linux/arm64": "aarch64\n"}[plat]
+		if r := byName["arch"]; !r.Passed || r.Output != wantArch {
+			t.Errorf("%s arch: %+v, want passed with output %q", plat, r, wantArch)
+		}
+		r := byName["fails"]
+		if r.Passed || r.Error != "" || r.ExitCode == nil || *r.ExitCode != 3 ||
+			!strings.Contains(r.Output, "to-stdout") || !strings.Contains(r.Output, "to-stderr") {
+			t.Errorf("%s fails: %+v, want a failure with exit code 3 and both outputs", plat, r)
+		}
+		if !strings.Contains(strings.Join(r.Failures, "\n"), "exit code 3, want 0") {
+			t.Errorf("%s fails: failures %q do not name the exit code", plat, r.Failures)
+		}
+		if r := byName["env and workdir"]; !r.Passed {
+			t.Errorf("%s env and workdir: %+v", plat, r)
+		}
+		if r := byName["hangs"]; r.Passed || !strings.Contains(strings.Join(r.Failures, ""), "timed out after 2s") ||
+			time.Duration(r.Duration) > 45*time.Second {
+			t.Errorf("%s hangs: %+v, want a timeout failure soon after 2s", plat, r)
+		}
+		if r := byName["missing executable"]; r.Passed || !strings.Contains(r.Output, `"no-such-command": executable file not found`) {
+			t.Errorf("%s missing executable: %+v, want a failure whose output says it was not found", plat, r)
+		}
+		for _, n := range []string{"/bin/busybox", "/etc/passwd", "metadata", "ELF architecture"} {
+			if r := byName[n]; !r.Passed {
+				t.Errorf("%s %s: %+v", plat, n, r)
+			}
+		}
+	}
+	if err := rep.Err(); !errors.Is(err, smoke.ErrFailed) {
+		t.Errorf("Err() = %v, want ErrFailed", err)
+	}
+}
+
+func TestRunBuildKitMissingPlatform(t *testing.T) {
+	e := testenv.Get(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	r := smoke.NewBuildKitRunner(e.Client)
+	_, err := r.Run(ctx, smoke.Target{Platform: platforms.MustParse("linux/s390x"), Ref: e.Base}, smoke.Command{Args: []string{"true"}})
+	if err == nil || !strings.Contains(err.Error(), "linux/s390x") {
+		t.Fatalf("err = %v, want an error naming linux/s390x", err)
+	}
+	t.Logf("missing platform: %v", err)
+	_, err = r.Run(ctx, smoke.Target{Platform: platforms.MustParse("linux/amd64"), Ref: e.Registry + "/smoke/absent:1"}, smoke.Command{Args: []string{"true"}})
+	if err == nil || !strings.Contains(err.Error(), "smoke/absent:1") {
+		t.Fatalf("err = %v, want an error naming the reference", err)
+	}
+	t.Logf("missing image: %v", err)
+}
