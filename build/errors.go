@@ -47,7 +47,9 @@ type PlatformError struct {
 	// Step is the name of the BuildKit vertex that failed, as BuildKit reports it
 	// ("[2/3] RUN make"), when the status stream named one.
 	Step string
-	Err  error
+	// Log is the end of the failing step's output (its last 2 KiB), when it printed any.
+	Log string
+	Err error
 }
 
 func (e *PlatformError) Error() string {
@@ -55,7 +57,11 @@ func (e *PlatformError) Error() string {
 	if e.Step != "" {
 		msg += fmt.Sprintf(": step %q", e.Step)
 	}
-	return msg + ": " + e.Err.Error()
+	msg += ": " + e.Err.Error()
+	if e.Log != "" {
+		msg += "\nlast output of the step:\n" + e.Log
+	}
+	return msg
 }
 
 func (e *PlatformError) Unwrap() error { return e.Err }

@@ -122,12 +122,12 @@ func (b *Builder) Build(ctx context.Context, req Request) (*Result, error) {
 
 // solve runs one platform's solve on its node.
 func (b *Builder) solve(ctx context.Context, c *checked, a assignment, n NodeInfo, display chan<- *client.SolveStatus) (*Image, error) {
-	perr := func(err error, step string) error {
-		return &PlatformError{Platform: a.Platform, Node: n.Name, Step: step, Err: err}
+	perr := func(err error) error {
+		return &PlatformError{Platform: a.Platform, Node: n.Name, Err: err}
 	}
 	opt, err := solveOpt(c, a.Platform)
 	if err != nil {
-		return nil, perr(err, "")
+		return nil, perr(err)
 	}
 	nd := b.nodeByName(n.Name)
 	tr := newTracker()
@@ -155,15 +155,16 @@ func (b *Builder) solve(ctx context.Context, c *checked, a assignment, n NodeInf
 	<-forwarded
 	if err != nil {
 		b.logger.Info("solve failed", "platform", platforms.Format(a.Platform), "node", n.Name, "error", err)
-		return nil, perr(err, tr.failedStep())
+		step, log := tr.failedStep()
+		return nil, &PlatformError{Platform: a.Platform, Node: n.Name, Step: step, Log: log, Err: err}
 	}
 	img := &Image{Platform: a.Platform, Node: n.Name, Emulated: a.Emulated, Duration: dur, Cache: tr.stats()}
 	if err := readExporterResponse(resp.ExporterResponse, img); err != nil {
-		return nil, perr(err, "")
+		return nil, perr(err)
 	}
 	if c.Push != "" {
 		if img.Digest == "" {
-			return nil, perr(fmt.Errorf("BuildKit pushed to %s but returned no %s", c.Push, exptypes.ExporterImageDigestKey), "")
+			return nil, perr(fmt.Errorf("BuildKit pushed to %s but returned no %s", c.Push, exptypes.ExporterImageDigestKey))
 		}
 		img.Ref = c.repo.Name() + "@" + img.Digest.String()
 	}

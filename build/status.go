@@ -46,19 +46,34 @@ func isStep(name string) bool {
 // tracker follows one solve's status stream: steps for CacheStats and the failing
 // vertex for errors.
 type tracker struct {
-	mu     sync.Mutex
-	steps  map[digest.Digest]*client.Vertex
-	failed string
+	mu        sync.Mutex
+	steps     map[digest.Digest]*client.Vertex
+	logs      map[digest.Digest][]byte // the last logTail bytes of each vertex's output
+	failed    string
+	failedLog []byte
 }
 
-func newTracker() *tracker { return &tracker{steps: map[digest.Digest]*client.Vertex{}} }
+// logTail is how much of a vertex's output is kept for error messages.
+const logTail = 2 << 10
+
+func newTracker() *tracker {
+	return &tracker{steps: map[digest.Digest]*client.Vertex{}, logs: map[digest.Digest][]byte{}}
+}
 
 func (t *tracker) update(s *client.SolveStatus) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	for _, l := range s.Logs {
+		b := append(t.logs[l.Vertex], l.Data...)
+		if len(b) > logTail {
+			b = b[len(b)-logTail:]
+		}
+		t.logs[l.Vertex] = b
+	}
 	for _, v := range s.Vertexes {
 		if v.Error != "" && t.failed == "" && !strings.Contains(v.Error, "context canceled") {
 			t.failed = v.Name
+			t.failedLog = t.logs[v.Digest]
 		}
 		if isStep(v.Name) {
 			t.steps[v.Digest] = v
@@ -82,10 +97,12 @@ func (t *tracker) stats() CacheStats {
 	return cs
 }
 
-func (t *tracker) failedStep() string {
+// failedStep returns the name of the first vertex that failed and the last lines of
+// its output.
+func (t *tracker) failedStep() (name, log string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return t.failed
+	return t.failed, strings.TrimSpace(string(t.failedLog))
 }
 
 // prefixed returns a copy of s whose vertex names start with the platform, so that

@@ -2,6 +2,7 @@ package build
 
 import (
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -67,8 +68,30 @@ func TestTrackerStats(t *testing.T) {
 	if got, want := tr.stats(), (CacheStats{Cached: 1, Executed: 1}); got != want {
 		t.Errorf("stats = %+v, want %+v (failed steps count as neither)", got, want)
 	}
-	if got := tr.failedStep(); got != "[4/4] RUN false" {
-		t.Errorf("failed step %q, want [4/4] RUN false", got)
+	if got, log := tr.failedStep(); got != "[4/4] RUN false" || log != "" {
+		t.Errorf("failed step %q (log %q), want [4/4] RUN false without output", got, log)
+	}
+}
+
+func TestTrackerFailedStepLog(t *testing.T) {
+	tr := newTracker()
+	d := digest.FromString("run")
+	long := strings.Repeat("x", 3000) + "\n"
+	tr.update(&client.SolveStatus{Logs: []*client.VertexLog{
+		{Vertex: d, Data: []byte(long)},
+		{Vertex: d, Data: []byte("npm ERR! missing script: build\n")},
+		{Vertex: digest.FromString("other"), Data: []byte("unrelated\n")},
+	}})
+	tr.update(&client.SolveStatus{Vertexes: []*client.Vertex{
+		{Digest: digest.FromString("cancelled"), Name: "[a 2/2] RUN sleep 9", Error: "context canceled"},
+		{Digest: d, Name: "[2/2] RUN npm run build", Error: "exit code: 1"},
+	}})
+	name, log := tr.failedStep()
+	if name != "[2/2] RUN npm run build" {
+		t.Errorf("failed step %q, want the RUN that failed, not the cancelled one", name)
+	}
+	if !strings.HasSuffix(log, "npm ERR! missing script: build") || len(log) > logTail || strings.Contains(log, "unrelated") {
+		t.Errorf("log tail (%d bytes) = ...%q, want the step's last %d bytes", len(log), log[max(0, len(log)-60):], logTail)
 	}
 }
 
