@@ -210,3 +210,35 @@ func TestKernelInstallProbeTiming(t *testing.T) {
 	sort.Slice(took, func(i, j int) bool { return took[i] < took[j] })
 	t.Logf("Install+Probe linux/arm64: median %s (min %s, max %s, %d runs)", took[len(took)/2], took[0], took[len(took)-1], len(took))
 }
+
+// TestKernelMount mounts binfmt_misc a second time on an empty directory, as Install does
+// when it is not mounted; in the initial user namespace both mounts show the same entries.
+func TestKernelMount(t *testing.T) {
+	testenv.Require(t, os.Geteuid() == 0, "root (the test mounts binfmt_misc)", "run it as root: sudo go test ./qemu/")
+	ctx := context.Background()
+	b := &Binfmt{Root: t.TempDir()}
+	if b.Mounted() {
+		t.Fatal("an empty directory reads as mounted")
+	}
+	if err := b.Mount(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := syscall.Unmount(b.Root, 0); err != nil {
+			t.Errorf("unmount %s: %v", b.Root, err)
+		}
+	})
+	if err := b.Mount(ctx); err != nil { // mounted: nothing to do
+		t.Fatal(err)
+	}
+	st, err := b.Status(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !st.Mounted {
+		t.Fatalf("status after Mount: %+v", st)
+	}
+	if _, err := os.Stat(filepath.Join(b.Root, "register")); err != nil {
+		t.Fatalf("no register file after Mount: %v", err)
+	}
+}
