@@ -21,6 +21,7 @@ import (
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/multiarch-sdk/multiarch/build"
+	"github.com/multiarch-sdk/multiarch/cache"
 	"github.com/multiarch-sdk/multiarch/internal/testenv"
 )
 
@@ -347,5 +348,47 @@ func TestBuildTwoNodeFleet(t *testing.T) {
 	}
 	if platforms.Format(res.Images[0].Platform) != "linux/arm64" {
 		t.Errorf("images not in request order: first is %s", platforms.Format(res.Images[0].Platform))
+	}
+}
+
+// A registry cache exported by the per-platform solves is found by a fresh daemon for
+// every platform (each platform has its own cache tag, so none overwrites another).
+func TestBuildCacheSplitPerPlatform(t *testing.T) {
+	e := testenv.Get(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	dir := contextDir(t, map[string]string{"Dockerfile": "FROM " + e.Base + "\nARG NONCE\nRUN echo $NONCE > /nonce && uname -m > /arch\n"})
+	ref := e.Registry + "/build/cache:main"
+	req := build.Request{
+		Context: dir, Platforms: []ocispec.Platform{amd64, arm64},
+		Args:  map[string]string{"NONCE": time.Now().Format(time.RFC3339Nano)},
+		Cache: cache.Config{
+			Import: []cache.Entry{{Registry: &cache.Registry{Ref: ref}}},
+			Export: []cache.Entry{{Registry: &cache.Registry{Ref: ref}}},
+		},
+		Push: e.Registry + "/build/cached",
+	}
+	first, err := newBuilder(t, []build.Node{{Name: "first", Address: e.Addr}}).Build(ctx, req)
+	if err != nil {
+		t.Fatalf("first build: %v", err)
+	}
+	for _, img := range first.Images {
+		if img.Cache.Executed != 1 {
+			t.Errorf("first build %s: cache stats %+v, want the RUN executed", platforms.Format(img.Platform), img.Cache)
+		}
+	}
+
+	fresh := testenv.NewDaemon(t, e)
+	second, err := newBuilder(t, []build.Node{{Name: "fresh", Address: fresh.Addr()}}).Build(ctx, req)
+	if err != nil {
+		t.Fatalf("second build: %v", err)
+	}
+	for i, img := range second.Images {
+		if img.Cache != (build.CacheStats{Cached: 1}) {
+			t.Errorf("fresh daemon %s: cache stats %+v, want the RUN from the registry cache", platforms.Format(img.Platform), img.Cache)
+		}
+		if img.Digest != first.Images[i].Digest {
+			t.Errorf("%s: digest %s from cache, %s first", platforms.Format(img.Platform), img.Digest, first.Images[i].Digest)
+		}
 	}
 }

@@ -3,6 +3,8 @@ package build
 import (
 	"io"
 
+	"github.com/multiarch-sdk/multiarch/cache"
+
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
@@ -42,6 +44,13 @@ type Request struct {
 
 	// SSH forwards SSH agents to RUN --mount=type=ssh. Default: none.
 	SSH []SSH `json:"ssh,omitempty"`
+
+	// Cache is the cache to import before and export after each platform's solve.
+	// Each platform exports to its own derived place and imports all of them (see
+	// cache.Config.Solve with split=true): one shared ref would be overwritten by the
+	// last platform's export. Default: no cache import or export (the daemon's local
+	// cache still applies).
+	Cache cache.Config `json:"cache,omitzero"`
 
 	// NoCache builds every step again, ignoring the daemon's cache and Cache imports.
 	NoCache bool `json:"noCache,omitempty"`

@@ -154,7 +154,14 @@ func solveOpt(c *checked, p ocispec.Platform) (client.SolveOpt, error) {
 	if err != nil {
 		return client.SolveOpt{}, err
 	}
+	// One solve per platform: split, so each platform exports to its own place.
+	imports, cacheExports, err := c.Cache.Solve(p, c.Platforms, true)
+	if err != nil {
+		return client.SolveOpt{}, fmt.Errorf("cache for %s: %w", platforms.Format(p), err)
+	}
 	return client.SolveOpt{
+		CacheImports:  imports,
+		CacheExports:  cacheExports,
 		Frontend:      "dockerfile.v0",
 		FrontendAttrs: frontendAttrs(c, p),
 		LocalMounts:   mounts,

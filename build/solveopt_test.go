@@ -5,12 +5,15 @@ import (
 	"encoding/json"
 	"maps"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/moby/buildkit/client"
 	"github.com/moby/buildkit/exporter/containerimage/exptypes"
 	digest "github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/multiarch-sdk/multiarch/cache"
 )
 
 func TestFrontendAttrs(t *testing.T) {
@@ -56,10 +59,15 @@ func TestSolveOpt(t *testing.T) {
 	p := plats(t, "linux/arm64")[0]
 	c, err := validate(Request{
 		Context: ctx, Dockerfile: filepath.Join(dfDir, "build.Dockerfile"),
-		Contexts: map[string]string{"src": ctx},
-		Secrets:  []Secret{{ID: "tok", File: filepath.Join(ctx, "secret.txt")}},
-		Push:     "127.0.0.1:5000/team/app",
-		Outputs:  []Output{{Type: OutputOCI, Dir: out}, {Type: OutputLocal, Dir: out}},
+		Contexts:  map[string]string{"src": ctx},
+		Secrets:   []Secret{{ID: "tok", File: filepath.Join(ctx, "secret.txt")}},
+		Push:      "127.0.0.1:5000/team/app",
+		Platforms: []ocispec.Platform{plats(t, "linux/amd64")[0], p},
+		Cache: cache.Config{
+			Import: []cache.Entry{{Registry: &cache.Registry{Ref: "127.0.0.1:5000/team/app:cache"}}},
+			Export: []cache.Entry{{Registry: &cache.Registry{Ref: "127.0.0.1:5000/team/app:cache"}}},
+		},
+		Outputs: []Output{{Type: OutputOCI, Dir: out}, {Type: OutputLocal, Dir: out}},
 	}, p)
 	if err != nil {
 		t.Fatal(err)
@@ -79,6 +87,17 @@ func TestSolveOpt(t *testing.T) {
 	// auth + secrets: BuildKit asks the session for both.
 	if len(opt.Session) != 2 {
 		t.Errorf("%d session attachables, want 2 (auth, secrets)", len(opt.Session))
+	}
+	// Split per platform: arm64 exports to its own tag and imports every platform's.
+	if len(opt.CacheExports) != 1 || opt.CacheExports[0].Attrs["ref"] != "127.0.0.1:5000/team/app:cache-linux-arm64" {
+		t.Errorf("cache exports %+v, want one to the arm64 tag", opt.CacheExports)
+	}
+	var imports []string
+	for _, e := range opt.CacheImports {
+		imports = append(imports, e.Attrs["ref"])
+	}
+	if len(imports) < 2 || imports[0] != "127.0.0.1:5000/team/app:cache-linux-arm64" || !slices.Contains(imports, "127.0.0.1:5000/team/app:cache-linux-amd64") {
+		t.Errorf("cache imports %v, want arm64's own first, then amd64's", imports)
 	}
 	if len(opt.Exports) != 3 {
 		t.Fatalf("exports = %+v, want image, oci, local", opt.Exports)

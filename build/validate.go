@@ -105,6 +105,9 @@ func validate(req Request, defaultPlatform ocispec.Platform) (*checked, error) {
 		}
 		c.localContexts[k] = v
 	}
+	if err := req.Cache.Validate(); err != nil {
+		return nil, fmt.Errorf("%w: cache: %w", ErrInvalidRequest, err)
+	}
 	if err := checkSecrets(req.Secrets); err != nil {
 		return nil, err
 	}

@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/multiarch-sdk/multiarch/cache"
 )
 
 const twoStages = "FROM busybox AS builder\nRUN echo hi > /x\n\nFROM busybox AS Final\nCOPY --from=builder /x /x\n"
@@ -72,6 +74,7 @@ func TestValidate(t *testing.T) {
 		{"bad build arg", Request{Context: ctx, Args: map[string]string{"A=B": "1"}}, `build arg name "A=B"`},
 		{"bad provenance", Request{Context: ctx, Attestations: Attestations{Provenance: "full"}}, `provenance mode "full"`},
 		{"bad output", Request{Context: ctx, Outputs: []Output{{Type: "registry", Dir: ctx}}}, `output type "registry"`},
+		{"cache entry without backend", Request{Context: ctx, Cache: cache.Config{Export: []cache.Entry{{Mode: cache.ModeMax}}}}, "cache"},
 		{"bad progress mode", Request{Context: ctx, ProgressMode: "fancy"}, `progress mode "fancy"`},
 		{"bad failure policy", Request{Context: ctx, OnFailure: "ignore"}, `failure policy "ignore"`},
 	} {
