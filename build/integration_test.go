@@ -361,7 +361,7 @@ func TestBuildCacheSplitPerPlatform(t *testing.T) {
 	ref := e.Registry + "/build/cache:main"
 	req := build.Request{
 		Context: dir, Platforms: []ocispec.Platform{amd64, arm64},
-		Args:  map[string]string{"NONCE": time.Now().Format(time.RFC3339Nano)},
+		Args: map[string]string{"NONCE": time.Now().Format(time.RFC3339Nano)},
 		Cache: cache.Config{
 			Import: []cache.Entry{{Registry: &cache.Registry{Ref: ref}}},
 			Export: []cache.Entry{{Registry: &cache.Registry{Ref: ref}}},
