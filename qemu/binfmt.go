@@ -244,17 +244,27 @@ func (st *Status) Emulated() []ocispec.Platform {
 	return out
 }
 
-// parsePlatforms turns containerd/platforms strings (or "all") into known Archs, deduplicated.
-func parsePlatforms(specs []string) ([]Arch, error) {
-	var out []Arch
+// target is one platform asked for and the Arch that runs it.
+type target struct {
+	p ocispec.Platform // as asked, normalised
+	a Arch
+}
+
+// parsePlatforms turns containerd/platforms strings (or "all") into known Archs,
+// deduplicated by architecture (linux/arm/v6 and linux/arm/v7 share one emulator).
+func parsePlatforms(specs []string) ([]target, error) {
+	var out []target
 	seen := map[string]bool{}
+	add := func(p ocispec.Platform, a Arch) {
+		if !seen[a.QEMU] {
+			seen[a.QEMU] = true
+			out = append(out, target{p: p, a: a})
+		}
+	}
 	for _, s := range specs {
 		if s == "all" {
 			for _, a := range archs {
-				if !seen[a.QEMU] {
-					seen[a.QEMU] = true
-					out = append(out, a)
-				}
+				add(a.Platform, a)
 			}
 			continue
 		}
@@ -266,10 +276,7 @@ func parsePlatforms(specs []string) ([]Arch, error) {
 		if err != nil {
 			return nil, err
 		}
-		if !seen[a.QEMU] {
-			seen[a.QEMU] = true
-			out = append(out, a)
-		}
+		add(platforms.Normalize(p), a)
 	}
 	if len(out) == 0 {
 		return nil, &Error{Op: "parse", Kind: ErrUnknownPlatform, Err: fmt.Errorf("no platform given"), Fix: `name platforms such as "linux/arm64", or "all"`}

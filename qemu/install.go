@@ -63,11 +63,11 @@ func (b *Binfmt) Install(ctx context.Context, specs ...string) ([]Result, error)
 	}
 	var results []Result
 	var errs []error
-	for _, a := range want {
+	for _, w := range want {
 		if err := ctx.Err(); err != nil {
 			return results, err
 		}
-		r, err := b.install(ctx, st, a, native)
+		r, err := b.install(ctx, st, w, native)
 		if err != nil {
 			errs = append(errs, err)
 			continue
@@ -77,16 +77,17 @@ func (b *Binfmt) Install(ctx context.Context, specs ...string) ([]Result, error)
 	return results, errors.Join(errs...)
 }
 
-func (b *Binfmt) install(ctx context.Context, st *Status, a Arch, native []ocispec.Platform) (Result, error) {
-	pname := platforms.Format(a.Platform)
-	r := Result{Platform: a.Platform, Name: a.EntryName(), Flags: b.flags(), Action: Registered}
-	if isNative(a.Platform, native) {
+func (b *Binfmt) install(ctx context.Context, st *Status, w target, native []ocispec.Platform) (Result, error) {
+	a := w.a
+	pname := platforms.Format(w.p)
+	r := Result{Platform: w.p, Name: a.EntryName(), Flags: b.flags(), Action: Registered}
+	if isNative(w.p, native) {
 		r.Action, r.Flags = Native, ""
 		return r, nil
 	}
 	em, claimed := st.emulator(a)
 	if claimed && em.Usable() {
-		return Result{Platform: a.Platform, Name: em.Entry.Name, Interpreter: em.Entry.Interpreter,
+		return Result{Platform: w.p, Name: em.Entry.Name, Interpreter: em.Entry.Interpreter,
 			Flags: em.Entry.Flags, Action: AlreadyInstalled}, nil
 	}
 	interp, err := b.Interpreter(a)
@@ -151,10 +152,10 @@ func (b *Binfmt) Uninstall(ctx context.Context, specs ...string) ([]Result, erro
 	}
 	var results []Result
 	var errs []error
-	for _, a := range want {
-		pname := platforms.Format(a.Platform)
-		r := Result{Platform: a.Platform, Name: a.EntryName(), Action: Removed}
-		if isNative(a.Platform, native) {
+	for _, w := range want {
+		pname := platforms.Format(w.p)
+		r := Result{Platform: w.p, Name: w.a.EntryName(), Action: Removed}
+		if isNative(w.p, native) {
 			r.Action = Native
 			results = append(results, r)
 			continue

@@ -37,7 +37,8 @@ func TestInstallRegisters(t *testing.T) {
 				t.Fatal(err)
 			}
 			interp := filepath.Join(b.InterpreterDirs[0], "qemu-"+a.QEMU+"-static")
-			if len(res) != 1 || res[0].Action != Registered || res[0].Name != tt.name || res[0].Interpreter != interp || res[0].Flags != tt.flags {
+			if len(res) != 1 || res[0].Action != Registered || res[0].Name != tt.name || res[0].Interpreter != interp || res[0].Flags != tt.flags ||
+				platforms.Format(res[0].Platform) != tt.spec {
 				t.Fatalf("results %+v", res)
 			}
 			want := Entry{Name: tt.name, Magic: a.Magic, Mask: a.Mask, Interpreter: interp, Flags: tt.flags}.RegisterLine()
@@ -340,10 +341,8 @@ func TestMountFailure(t *testing.T) {
 	root := filepath.Join(t.TempDir(), "missing", "binfmt_misc")
 	b := &Binfmt{Root: root}
 	_, err := b.Install(context.Background(), "linux/arm64")
+	// The kernel resolves the mount point before it checks privileges: ENOENT for anyone.
 	want := ErrNotMountable
-	if os.Geteuid() != 0 {
-		want = ErrPermission
-	}
 	if !errors.Is(err, want) || !strings.Contains(err.Error(), root) || !strings.Contains(err.Error(), "fix:") {
 		t.Fatalf("Install on %s error = %v, want %v naming the path and a fix", root, err, want)
 	}
