@@ -24,9 +24,6 @@ var arm64 = platforms.MustParse("linux/arm64")
 // so each test starts from "arm64 not emulated".
 func kernel(t *testing.T) *Binfmt {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("changes the kernel's binfmt_misc registrations; not in -short")
-	}
 	testenv.Require(t, os.Geteuid() == 0, "root (the tests register emulators in the kernel)", "run them as root: sudo go test ./qemu/")
 	_, err := os.Stat("/usr/bin/qemu-aarch64-static")
 	testenv.Require(t, err == nil, "/usr/bin/qemu-aarch64-static", "sudo scripts/setup.sh (apt-get install qemu-user-static)")

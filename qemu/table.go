@@ -1,6 +1,7 @@
 package qemu
 
 import (
+	"debug/elf"
 	"sort"
 	"strings"
 
@@ -28,7 +29,8 @@ type Arch struct {
 func (a Arch) EntryName() string { return "qemu-" + a.QEMU }
 
 // elfIdent builds the 20 bytes an ELF header starts with: ident (16), e_type, e_machine.
-func elfIdent(class64, bigEndian bool, machine uint16) []byte {
+func elfIdent(class64, bigEndian bool, m elf.Machine) []byte {
+	machine := uint16(m)
 	b := []byte{0x7f, 'E', 'L', 'F', 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
 	if class64 {
 		b[4] = 2
@@ -44,43 +46,29 @@ func elfIdent(class64, bigEndian bool, machine uint16) []byte {
 	return b
 }
 
-func hexBytes(s ...byte) []byte { return s }
-
-// Masks of qemu-binfmt-conf.sh. Bytes 7 (OS ABI) and 8 (ABI version) are masked out, and
-// bit 0 of e_type so that both ET_EXEC (2) and ET_DYN (3, PIE) match.
+// Masks of qemu-binfmt-conf.sh. All ignore the OS ABI byte (7) and bit 0 of e_type, so
+// that both ET_EXEC (2) and ET_DYN (3, PIE) match; some ignore a little more (the x86
+// ones the low bit of bytes 5 and 6, ppc64le, s390x and loong64 low ABI-version bits).
 var (
-	maskX86    = hexBytes(0xff, 0xff, 0xff, 0xff, 0xff, 0xfe, 0xfe, 0x00, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xfe, 0xff, 0xff, 0xff)
-	maskCommon = hexBytes(0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x00, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xfe, 0xff, 0xff, 0xff)
-	maskPPC64  = hexBytes(0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xfc, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xfe, 0xff, 0xff, 0x00)
-	maskS390X  = hexBytes(0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xfc, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xfe, 0xff, 0xff)
+	maskX86    = []byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xfe, 0xfe, 0x00, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xfe, 0xff, 0xff, 0xff}
+	maskCommon = []byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x00, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xfe, 0xff, 0xff, 0xff}
+	maskPPC64  = []byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xfc, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xfe, 0xff, 0xff, 0x00}
+	maskS390X  = []byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xfc, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xfe, 0xff, 0xff}
 	// Debian's qemu 7.2 also masks the low bit of the ABI version byte for mips64el.
-	maskMIPS64EL = hexBytes(0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x00, 0xfe, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xfe, 0xff, 0xff, 0xff)
-	maskLoong    = hexBytes(0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xfc, 0x00, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xfe, 0xff, 0xff, 0xff)
-)
-
-// ELF machine numbers (debug/elf names them; repeated here as uint16 for elfIdent).
-const (
-	emX86     = 3
-	emMIPS    = 8
-	emPPC64   = 21
-	emS390    = 22
-	emARM     = 40
-	emX86_64  = 62
-	emAARCH64 = 183
-	emRISCV   = 243
-	emLoong   = 258
+	maskMIPS64EL = []byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x00, 0xfe, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xfe, 0xff, 0xff, 0xff}
+	maskLoong    = []byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xfc, 0x00, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xfe, 0xff, 0xff, 0xff}
 )
 
 var archs = []Arch{
-	{Platform: plat("amd64", ""), QEMU: "x86_64", Magic: elfIdent(true, false, emX86_64), Mask: maskX86},
-	{Platform: plat("386", ""), QEMU: "i386", Magic: elfIdent(false, false, emX86), Mask: maskX86},
-	{Platform: plat("arm64", ""), QEMU: "aarch64", Magic: elfIdent(true, false, emAARCH64), Mask: maskCommon},
-	{Platform: plat("arm", "v7"), QEMU: "arm", Magic: elfIdent(false, false, emARM), Mask: maskCommon},
-	{Platform: plat("ppc64le", ""), QEMU: "ppc64le", Magic: elfIdent(true, false, emPPC64), Mask: maskPPC64},
-	{Platform: plat("s390x", ""), QEMU: "s390x", Magic: elfIdent(true, true, emS390), Mask: maskS390X},
-	{Platform: plat("riscv64", ""), QEMU: "riscv64", Magic: elfIdent(true, false, emRISCV), Mask: maskCommon},
-	{Platform: plat("mips64le", ""), QEMU: "mips64el", Magic: elfIdent(true, false, emMIPS), Mask: maskMIPS64EL},
-	{Platform: plat("loong64", ""), QEMU: "loongarch64", Magic: elfIdent(true, false, emLoong), Mask: maskLoong},
+	{Platform: plat("amd64", ""), QEMU: "x86_64", Magic: elfIdent(true, false, elf.EM_X86_64), Mask: maskX86},
+	{Platform: plat("386", ""), QEMU: "i386", Magic: elfIdent(false, false, elf.EM_386), Mask: maskX86},
+	{Platform: plat("arm64", ""), QEMU: "aarch64", Magic: elfIdent(true, false, elf.EM_AARCH64), Mask: maskCommon},
+	{Platform: plat("arm", "v7"), QEMU: "arm", Magic: elfIdent(false, false, elf.EM_ARM), Mask: maskCommon},
+	{Platform: plat("ppc64le", ""), QEMU: "ppc64le", Magic: elfIdent(true, false, elf.EM_PPC64), Mask: maskPPC64},
+	{Platform: plat("s390x", ""), QEMU: "s390x", Magic: elfIdent(true, true, elf.EM_S390), Mask: maskS390X},
+	{Platform: plat("riscv64", ""), QEMU: "riscv64", Magic: elfIdent(true, false, elf.EM_RISCV), Mask: maskCommon},
+	{Platform: plat("mips64le", ""), QEMU: "mips64el", Magic: elfIdent(true, false, elf.EM_MIPS), Mask: maskMIPS64EL},
+	{Platform: plat("loong64", ""), QEMU: "loongarch64", Magic: elfIdent(true, false, elf.EM_LOONGARCH), Mask: maskLoong},
 }
 
 func plat(arch, variant string) ocispec.Platform {
