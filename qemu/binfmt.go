@@ -39,9 +39,10 @@ type Binfmt struct {
 	// its own argv[0] (busybox-style multi-call binaries need it; QEMU >= 6.2 and Linux
 	// >= 5.12 handle it).
 	NoPreserveArgv0 bool
-	// Replace lets Install replace an existing entry for the same architecture that is
-	// unusable (no flag F, missing interpreter, disabled). Default: such an entry is
-	// left alone and reported as a *ConflictError.
+	// Replace lets Install replace the existing entries for an architecture when the one
+	// in use is unusable (no flag F, missing interpreter, disabled): all entries claiming
+	// its binaries are removed, then this package's is registered. Default: they are left
+	// alone and reported as a *ConflictError.
 	Replace bool
 	// Logger receives one record per change made to the kernel's registrations.
 	// Default: nothing is logged.

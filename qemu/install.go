@@ -95,18 +95,28 @@ func (b *Binfmt) install(ctx context.Context, st *Status, w target, native []oci
 		return r, err
 	}
 	r.Interpreter = interp
+	hdr := buildProbe(a)
+	for _, e := range st.Entries {
+		if e.Name == r.Name && !e.Matches(hdr) {
+			// Our name is taken by an entry for other binaries: the kernel would refuse it.
+			path := filepath.Join(b.root(), r.Name)
+			return r, &Error{Op: "register", Platform: pname, Path: path, Kind: ErrConflict,
+				Err: fmt.Errorf("an entry of that name exists but does not match %s binaries", pname), Fix: "remove it (echo -1 > " + path + ")"}
+		}
+	}
 	if claimed {
 		if !b.Replace {
 			return r, &ConflictError{Platform: pname, Entry: em.Entry, Problems: em.Problems}
 		}
-		if err := b.remove(ctx, pname, em.Entry.Name); err != nil {
-			return r, err
+		// Replace every entry that claims these binaries, so the new one is the only one.
+		for _, e := range st.Entries {
+			if e.Matches(hdr) {
+				if err := b.remove(ctx, pname, e.Name); err != nil {
+					return r, err
+				}
+			}
 		}
 		r.Action = Replaced
-	} else if _, err := os.Lstat(filepath.Join(b.root(), r.Name)); err == nil {
-		// Our name is taken by an entry for other binaries: the kernel would refuse it.
-		return r, &Error{Op: "register", Platform: pname, Path: filepath.Join(b.root(), r.Name), Kind: ErrConflict,
-			Err: fmt.Errorf("an entry of that name exists but does not match %s binaries", pname), Fix: "remove it (echo -1 > " + filepath.Join(b.root(), r.Name) + ")"}
 	}
 	if err := b.write(filepath.Join(b.root(), "register"), Entry{Name: r.Name, Magic: a.Magic, Mask: a.Mask, Interpreter: interp, Flags: r.Flags}.RegisterLine()); err != nil {
 		return r, registerErr(pname, b.root(), interp, r.Flags, err)

@@ -126,6 +126,27 @@ func TestInstallConflicts(t *testing.T) {
 	}
 }
 
+func TestInstallReplaceRemovesEveryClaimant(t *testing.T) {
+	b := fakeBinfmt(t)
+	first := entryFor(t, b, "aarch64", "aarch64", "P", true)
+	second := entryFor(t, b, "arm64-other", "aarch64", "", false)
+	python := Entry{Name: "python3.11", Enabled: true, Interpreter: "/usr/bin/python3.11", Magic: []byte{0xa7, 0x0d, 0x0d, 0x0a}}
+	reopen(t, b, first, second, python)
+	b.Replace = true
+	res, err := b.Install(context.Background(), "linux/arm64")
+	if err != nil || len(res) != 1 || res[0].Action != Replaced {
+		t.Fatalf("Install = %+v, %v", res, err)
+	}
+	for _, e := range []Entry{first, second} {
+		if got := read(t, filepath.Join(b.Root, e.Name)); got != "-1" {
+			t.Errorf("%s: got %q, want -1", e.Name, got)
+		}
+	}
+	if got := read(t, filepath.Join(b.Root, python.Name)); got != python.String() {
+		t.Errorf("python entry touched: %q", got)
+	}
+}
+
 func TestInstallNeverTouchesNative(t *testing.T) {
 	b := fakeBinfmt(t)
 	native, err := b.Native(context.Background())
