@@ -1,8 +1,10 @@
 package qemu
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
@@ -28,6 +30,8 @@ func TestInstallRegisters(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.spec, func(t *testing.T) {
 			b := fakeBinfmt(t)
+			var logs bytes.Buffer
+			b.Logger = slog.New(slog.NewTextHandler(&logs, nil))
 			if tt.opts != nil {
 				tt.opts(b)
 			}
@@ -44,6 +48,9 @@ func TestInstallRegisters(t *testing.T) {
 			want := Entry{Name: tt.name, Magic: a.Magic, Mask: a.Mask, Interpreter: interp, Flags: tt.flags}.RegisterLine()
 			if got := read(t, filepath.Join(b.Root, "register")); got != want {
 				t.Fatalf("register got %q, want %q", got, want)
+			}
+			if !strings.Contains(logs.String(), "platform="+tt.spec) || !strings.Contains(logs.String(), "name="+tt.name) {
+				t.Errorf("log lacks the change: %q", logs.String())
 			}
 		})
 	}

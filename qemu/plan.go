@@ -1,6 +1,8 @@
 package qemu
 
 import (
+	"context"
+
 	"github.com/containerd/platforms"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
@@ -64,4 +66,18 @@ func findNode(w ocispec.Platform, nodes []Node, list func(Node) []ocispec.Platfo
 		}
 	}
 	return "", false
+}
+
+// Node describes this host as a build node named name: Native from b.Native, Emulated
+// from the usable emulators of b.Status.
+func (b *Binfmt) Node(ctx context.Context, name string) (Node, error) {
+	native, err := b.Native(ctx)
+	if err != nil {
+		return Node{}, err
+	}
+	st, err := b.Status(ctx)
+	if err != nil {
+		return Node{}, err
+	}
+	return Node{Name: name, Native: native, Emulated: st.Emulated()}, nil
 }

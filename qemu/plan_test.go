@@ -1,6 +1,8 @@
 package qemu
 
 import (
+	"context"
+
 	"reflect"
 	"testing"
 
@@ -53,5 +55,22 @@ func TestMakePlan(t *testing.T) {
 				t.Fatalf("MakePlan =\n%+v\nwant\n%+v", got, want)
 			}
 		})
+	}
+}
+
+func TestHostNode(t *testing.T) {
+	b := fakeBinfmt(t)
+	reopen(t, b, entryFor(t, b, "qemu-aarch64", "aarch64", "PF", true), entryFor(t, b, "qemu-s390x", "s390x", "P", true))
+	n, err := b.Node(context.Background(), "local")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n.Name != "local" || len(n.Native) == 0 || platforms.Format(n.Native[0]) != hostSpec {
+		t.Fatalf("node %+v, want the host %s first among native", n, hostSpec)
+	}
+	plan := MakePlan(ps(hostSpec, "linux/arm64", "linux/s390x"), []Node{n})
+	if len(plan.Native) != 1 || len(plan.Emulated) != 1 || plan.Emulated[0].Platform.Architecture != "arm64" ||
+		len(plan.Impossible) != 1 || plan.Impossible[0].Architecture != "s390x" {
+		t.Fatalf("plan %+v: want host native, arm64 emulated, s390x (no flag F) impossible", plan)
 	}
 }
