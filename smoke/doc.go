@@ -36,8 +36,8 @@
 //
 // # Running it
 //
-// [Run] takes one [Target] per platform image (a build result's digests, or an index
-// and the platforms to test in it) and a [Runner] for the commands:
+// [Run] takes one [Target] per platform image (a build result's digests, or every image
+// of an index with [IndexTargets]) and a [Runner] for the commands:
 //
 //	suite, err := smoke.Load("smoke.yaml")
 //	...

@@ -132,7 +132,7 @@ func readContents(ctx context.Context, files []FileTest, t tree, layers []v1.Lay
 		if err != nil {
 			continue // reported by checkFile
 		}
-		if e, ok := t[p]; ok && (e.typ == tar.TypeReg || e.typ == tar.TypeRegA) {
+		if e, ok := t[p]; ok && e.typ == tar.TypeReg {
 			if want[e.layer] == nil {
 				want[e.layer] = map[string]bool{}
 			}

@@ -26,14 +26,55 @@ var (
 	ErrPlatformMismatch = errors.New("image is for another platform")
 )
 
-// resolveImage finds t's image in its registry: the image for t.Platform when t.Ref is
-// an index. It returns the image and a reference pinned to the image's digest.
-func resolveImage(ctx context.Context, t Target, ro []remote.Option) (v1.Image, string, error) {
-	plat := platforms.Format(t.Platform)
-	ref, err := name.ParseReference(t.Ref)
+// IndexTargets returns a Target for each platform image of ref, pinned by digest: each
+// image of an index (attestation manifests and unknown/unknown entries skipped), or the
+// one image ref names, with the platform of its config. Options used: WithRemoteOptions.
+func IndexTargets(ctx context.Context, ref string, opts ...Option) ([]Target, error) {
+	o := makeOptions(opts)
+	r, err := name.ParseReference(ref)
 	if err != nil {
-		return nil, "", fmt.Errorf("reference %q: %w", t.Ref, err)
+		return nil, fmt.Errorf("smoke: reference %q: %w", ref, err)
 	}
+	desc, err := getDescriptor(ctx, r, o.remote)
+	if err != nil {
+		return nil, fmt.Errorf("smoke: %w", err)
+	}
+	if desc.MediaType.IsImage() {
+		img, err := desc.Image()
+		if err != nil {
+			return nil, fmt.Errorf("smoke: read image %s: %w", ref, err)
+		}
+		cf, err := img.ConfigFile()
+		if err != nil {
+			return nil, fmt.Errorf("smoke: read config of %s: %w", ref, err)
+		}
+		return []Target{{Platform: platforms.Normalize(ociPlatform(*cf.Platform())), Ref: r.Context().Digest(desc.Digest.String()).String()}}, nil
+	}
+	if !desc.MediaType.IsIndex() {
+		return nil, fmt.Errorf("smoke: %s is a %s, neither an image nor an index", ref, desc.MediaType)
+	}
+	idx, err := desc.ImageIndex()
+	if err != nil {
+		return nil, fmt.Errorf("smoke: read index %s: %w", ref, err)
+	}
+	im, err := idx.IndexManifest()
+	if err != nil {
+		return nil, fmt.Errorf("smoke: read index %s: %w", ref, err)
+	}
+	var out []Target
+	for _, d := range im.Manifests {
+		if d.Platform == nil || !d.MediaType.IsImage() || d.Platform.OS == "unknown" {
+			continue
+		}
+		out = append(out, Target{Platform: platforms.Normalize(ociPlatform(*d.Platform)), Ref: r.Context().Digest(d.Digest.String()).String()})
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("smoke: index %s lists no platform image", ref)
+	}
+	return out, nil
+}
+
+func getDescriptor(ctx context.Context, ref name.Reference, ro []remote.Option) (*remote.Descriptor, error) {
 	if len(ro) == 0 {
 		ro = []remote.Option{remote.WithAuthFromKeychain(authn.DefaultKeychain)}
 	}
@@ -42,9 +83,24 @@ func resolveImage(ctx context.Context, t Target, ro []remote.Option) (v1.Image, 
 	if err != nil {
 		var terr *transport.Error
 		if errors.As(err, &terr) && terr.StatusCode == http.StatusNotFound {
-			return nil, "", fmt.Errorf("%w: %s: check the repository, tag or digest (did the build push it?): %w", ErrImageNotFound, t.Ref, err)
+			return nil, fmt.Errorf("%w: %s: check the repository, tag or digest (did the build push it?): %w", ErrImageNotFound, ref, err)
 		}
-		return nil, "", fmt.Errorf("read %s: %w", t.Ref, err)
+		return nil, fmt.Errorf("read %s: %w", ref, err)
+	}
+	return desc, nil
+}
+
+// resolveImage finds t's image in its registry: the image for t.Platform when t.Ref is
+// an index. It returns the image and a reference pinned to the image's digest.
+func resolveImage(ctx context.Context, t Target, ro []remote.Option) (v1.Image, string, error) {
+	plat := platforms.Format(t.Platform)
+	ref, err := name.ParseReference(t.Ref)
+	if err != nil {
+		return nil, "", fmt.Errorf("reference %q: %w", t.Ref, err)
+	}
+	desc, err := getDescriptor(ctx, ref, ro)
+	if err != nil {
+		return nil, "", err
 	}
 	match := platforms.OnlyStrict(t.Platform)
 	switch {

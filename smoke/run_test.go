@@ -313,3 +313,40 @@ func TestRunRejectsBadInput(t *testing.T) {
 		})
 	}
 }
+
+func TestIndexTargets(t *testing.T) {
+	reg := registrytest.New(t)
+	ref := pushIndex(t, reg, "team/app:v1", map[string]v1.Image{
+		"linux/amd64":     appImage(t, "linux/amd64", "amd64"),
+		"linux/arm64":     appImage(t, "linux/arm64", "arm64"),
+		"unknown/unknown": image(t, "unknown/unknown", layer(t, file{name: "attestation.json", data: []byte("{}")})),
+	})
+	ro := smoke.WithRemoteOptions(reg.RemoteOptions()...)
+	targets, err := smoke.IndexTargets(context.Background(), ref, ro)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, tg := range targets {
+		got = append(got, platforms.Format(tg.Platform))
+		if !strings.HasPrefix(tg.Ref, reg.Host()+"/team/app@sha256:") {
+			t.Errorf("target %s ref %q is not pinned by digest", platforms.Format(tg.Platform), tg.Ref)
+		}
+	}
+	if !slices.Equal(got, []string{"linux/amd64", "linux/arm64"}) {
+		t.Fatalf("IndexTargets platforms = %v, want [linux/amd64 linux/arm64]", got)
+	}
+	// A child reference gives its own platform, read from its config.
+	child, err := smoke.IndexTargets(context.Background(), targets[1].Ref, ro)
+	if err != nil || len(child) != 1 || platforms.Format(child[0].Platform) != "linux/arm64" || child[0].Ref != targets[1].Ref {
+		t.Fatalf("IndexTargets(child) = %+v, %v", child, err)
+	}
+	// The targets run as they are: the scan of each platform passes.
+	rep, err := smoke.Run(context.Background(), nil, targets, smoke.Test{Scan: &smoke.ScanOptions{}}, ro)
+	if err != nil || !rep.Passed() {
+		t.Fatalf("Run on IndexTargets: %v, %v", err, rep.Err())
+	}
+	if _, err := smoke.IndexTargets(context.Background(), reg.Host()+"/team/none:v1", ro); !errors.Is(err, smoke.ErrImageNotFound) {
+		t.Errorf("IndexTargets(absent) = %v, want ErrImageNotFound", err)
+	}
+}
