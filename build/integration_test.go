@@ -3,6 +3,9 @@ package build_test
 import (
 	"archive/tar"
 	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/pem"
 	"errors"
 	"io"
 	"os"
@@ -19,6 +22,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	"golang.org/x/crypto/ssh"
 
 	"github.com/multiarch-sdk/multiarch/build"
 	"github.com/multiarch-sdk/multiarch/cache"
@@ -390,5 +394,82 @@ func TestBuildCacheSplitPerPlatform(t *testing.T) {
 		if img.Digest != first.Images[i].Digest {
 			t.Errorf("%s: digest %s from cache, %s first", platforms.Format(img.Platform), img.Digest, first.Images[i].Digest)
 		}
+	}
+}
+
+// Secrets, SSH forwarding, a named local context and disk outputs reach the solve.
+func TestBuildSessionFeaturesAndOutputs(t *testing.T) {
+	e := testenv.Get(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	dir := contextDir(t, map[string]string{
+		"Dockerfile": "FROM " + e.Base + "\n" +
+			"RUN --mount=type=secret,id=token test \"$(cat /run/secrets/token)\" = from-env\n" +
+			"RUN --mount=type=secret,id=npmrc test \"$(cat /run/secrets/npmrc)\" = from-file\n" +
+			"RUN --mount=type=ssh test -S \"$SSH_AUTH_SOCK\"\n" +
+			"COPY --from=extra note.txt /note.txt\n",
+	})
+	extra := contextDir(t, map[string]string{"note.txt": "named context\n"})
+	secretFile := filepath.Join(t.TempDir(), "npmrc")
+	if err := os.WriteFile(secretFile, []byte("from-file"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("MULTIARCH_TEST_TOKEN", "from-env")
+	key := filepath.Join(t.TempDir(), "id_ed25519")
+	writeSSHKey(t, key)
+	out := t.TempDir()
+
+	b := newBuilder(t, []build.Node{{Name: "local", Address: e.Addr}})
+	res, err := b.Build(ctx, build.Request{
+		Context: dir, Platforms: []ocispec.Platform{amd64}, NoCache: true,
+		Secrets:  []build.Secret{{ID: "token", Env: "MULTIARCH_TEST_TOKEN"}, {ID: "npmrc", File: secretFile}},
+		SSH:      []build.SSH{{Paths: []string{key}}},
+		Contexts: map[string]string{"extra": extra},
+		Outputs:  []build.Output{{Type: build.OutputOCI, Dir: out}, {Type: build.OutputLocal, Dir: out}},
+	})
+	if err != nil {
+		t.Fatalf("build: %v", err)
+	}
+	if got := res.Images[0].Cache.Executed; got != 4 {
+		t.Errorf("%d steps executed, want 4 (3 RUN, 1 COPY)", got)
+	}
+	if res.Images[0].Ref != "" {
+		t.Errorf("ref %q without Push", res.Images[0].Ref)
+	}
+	note, err := os.ReadFile(filepath.Join(out, "linux-amd64", "note.txt"))
+	if err != nil || string(note) != "named context\n" {
+		t.Errorf("local output note.txt = %q (%v), want the named context's file", note, err)
+	}
+	if _, err := os.Stat(filepath.Join(out, "linux-amd64", "run", "secrets", "token")); err == nil {
+		t.Error("the secret's mount point holds a file in the output")
+	}
+	f, err := os.Open(filepath.Join(out, "linux-amd64.tar"))
+	if err != nil {
+		t.Fatalf("oci output: %v", err)
+	}
+	defer f.Close()
+	tr := tar.NewReader(f)
+	found := false
+	for h, err := tr.Next(); err == nil; h, err = tr.Next() {
+		found = found || h.Name == "index.json"
+	}
+	if !found {
+		t.Error("oci output tarball has no index.json")
+	}
+}
+
+// writeSSHKey writes a fresh unencrypted ed25519 private key in OpenSSH format.
+func writeSSHKey(t *testing.T, path string) {
+	t.Helper()
+	_, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	blk, err := ssh.MarshalPrivateKey(priv, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, pem.EncodeToMemory(blk), 0o600); err != nil {
+		t.Fatal(err)
 	}
 }
