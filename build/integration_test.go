@@ -473,3 +473,24 @@ func writeSSHKey(t *testing.T, path string) {
 		t.Fatal(err)
 	}
 }
+
+// Cancelling the caller's context stops the solves promptly.
+func TestBuildContextCancelled(t *testing.T) {
+	e := testenv.Get(t)
+	dir := contextDir(t, map[string]string{"Dockerfile": "FROM " + e.Base + "\nRUN sleep 120\n"})
+	b := newBuilder(t, []build.Node{{Name: "local", Address: e.Addr}})
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	start := time.Now()
+	res, err := b.Build(ctx, build.Request{Context: dir, Platforms: []ocispec.Platform{amd64, arm64}, NoCache: true})
+	if err == nil {
+		t.Fatal("build of a 120s step under a 3s deadline succeeded")
+	}
+	if took := time.Since(start); took > 30*time.Second {
+		t.Errorf("Build returned %s after the deadline, want promptly", took)
+	}
+	var pe *build.PlatformError
+	if !errors.As(err, &pe) || len(res.Images) != 0 {
+		t.Errorf("err = %v, images %d; want PlatformErrors and no images", err, len(res.Images))
+	}
+}

@@ -129,7 +129,7 @@ func (b *Builder) solve(ctx context.Context, c *checked, a assignment, n NodeInf
 	if err != nil {
 		return nil, perr(err)
 	}
-	nd := b.nodeByName(n.Name)
+	nd := b.nodes[a.Node] // route indexes the same node list, in the same order
 	tr := newTracker()
 	ch := make(chan *client.SolveStatus)
 	forwarded := make(chan struct{})
@@ -196,15 +196,6 @@ func readExporterResponse(resp map[string]string, img *Image) error {
 		}
 		if img.Descriptor.Digest != img.Digest {
 			return fmt.Errorf("exporter response: descriptor digest %s differs from image digest %s", img.Descriptor.Digest, img.Digest)
-		}
-	}
-	return nil
-}
-
-func (b *Builder) nodeByName(name string) *node {
-	for _, n := range b.nodes {
-		if n.info.Name == name {
-			return n
 		}
 	}
 	return nil
