@@ -23,8 +23,12 @@ type PlatformMismatchError struct {
 }
 
 func (e *PlatformMismatchError) Error() string {
+	what := e.Digest.String()
+	if e.Source.DigestStr() != "" {
+		what = e.Source.String()
+	}
 	return fmt.Sprintf("manifest: entry %d (%s) is listed as %s but its config says %s: rebuild it for %s or list it as %s",
-		e.Entry, e.Source, format(e.Listed), format(e.Config), format(e.Listed), format(e.Config))
+		e.Entry, what, format(e.Listed), format(e.Config), format(e.Listed), format(e.Config))
 }
 
 // MissingPlatformError: a required platform is not in the index (or, in
@@ -64,15 +68,20 @@ func (e *DuplicatePlatformError) Error() string {
 // MediaTypeError: a child's media type is not of the index's family, and
 // Request.Convert is off.
 type MediaTypeError struct {
-	Ref       string
+	Entry     int    // index in Index.Entries; 0 when found by Assemble
+	Ref       string // the Child it came from, when known
 	Digest    v1.Hash
 	MediaType types.MediaType
 	Format    Format
 }
 
 func (e *MediaTypeError) Error() string {
-	return fmt.Sprintf("manifest: %s (%s) is a %s, which does not belong in a %s index: set Request.Convert to rewrite it, or Request.Format to match it",
-		e.Ref, e.Digest, e.MediaType, e.Format)
+	what := fmt.Sprintf("entry %d (%s)", e.Entry, e.Digest)
+	if e.Ref != "" {
+		what = fmt.Sprintf("%s (%s)", e.Ref, e.Digest)
+	}
+	return fmt.Sprintf("manifest: %s is a %s, which does not belong in a %s index: set Request.Convert to rewrite it, or Request.Format to match it",
+		what, e.MediaType, e.Format)
 }
 
 // ErrNoPlatforms: the index has no runnable image (only attestations, or

@@ -52,9 +52,17 @@ func formatOf(mt types.MediaType) Format {
 // [Client.Publish] writes it. Its entries carry what Verify needs (each
 // child's config platform), so verifying costs no request.
 type Index struct {
-	Format      Format
+	Format      Format            // OCI (also "") or Docker
 	Annotations map[string]string // on the index itself
 	Entries     []Entry
+}
+
+// format returns ix.Format, OCI when unset.
+func (ix *Index) format() Format {
+	if ix.Format == Docker {
+		return Docker
+	}
+	return OCI
 }
 
 // Entry is one child of an Index.

@@ -27,8 +27,8 @@ func Verify(ix *Index, require ...ocispec.Platform) error {
 	var order []string
 	var runnable []ocispec.Platform
 	for i, e := range ix.Entries {
-		if f := formatOf(e.Descriptor.MediaType); f != "" && f != ix.Format {
-			errs = append(errs, &MediaTypeError{Ref: e.From, Digest: e.Descriptor.Digest, MediaType: e.Descriptor.MediaType, Format: ix.Format})
+		if f := formatOf(e.Descriptor.MediaType); f != "" && f != ix.format() {
+			errs = append(errs, &MediaTypeError{Entry: i, Ref: e.From, Digest: e.Descriptor.Digest, MediaType: e.Descriptor.MediaType, Format: ix.format()})
 		}
 		if e.Attestation() {
 			continue
