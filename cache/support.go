@@ -64,14 +64,18 @@ func Probe(ctx context.Context, c *client.Client) (Support, error) {
 	if err != nil {
 		return Support{}, fmt.Errorf("cache: asking the BuildKit daemon for its version: %w", err)
 	}
-	s := Support{Version: info.BuildkitVersion.Version, Probed: true}
+	return probeAll(ctx, c.ControlClient(), info.BuildkitVersion.Version)
+}
+
+func probeAll(ctx context.Context, cc controlapi.ControlClient, version string) (Support, error) {
+	s := Support{Version: version, Probed: true}
 	for _, t := range Types {
-		has, err := probe(ctx, c.ControlClient(), t)
+		has, err := probe(ctx, cc, t)
 		if err != nil {
 			if ctx.Err() != nil {
-				return Support{}, fmt.Errorf("cache: probing the daemon for %s: %w", t, ctx.Err())
+				return Support{}, fmt.Errorf("cache: probing the BuildKit daemon for %s: %w", t, ctx.Err())
 			}
-			return SupportFor(s.Version), nil
+			return SupportFor(version), nil
 		}
 		if has {
 			s.Exporters = append(s.Exporters, t)
