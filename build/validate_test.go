@@ -115,7 +115,4 @@ func TestValidateDefaults(t *testing.T) {
 	if c.dockerfileDir != ctx || c.dockerfileName != "Dockerfile" {
 		t.Errorf("Dockerfile = %s/%s, want %s/Dockerfile", c.dockerfileDir, c.dockerfileName, ctx)
 	}
-	if c.repo.Name() != "" && c.Push == "" {
-		t.Errorf("repository %q set without Push", c.repo.Name())
-	}
 }
