@@ -193,6 +193,21 @@ func checkWorkerPlatforms(ctx context.Context, c *client.Client) error {
 	return nil
 }
 
+// Preflight skips the test (fails it under CI=true) when a part the environment needs
+// is not installed, without starting anything: for tests that start their own daemon,
+// as the examples do. It also holds the binfmt_misc lock shared until the test ends.
+func Preflight(t testing.TB) {
+	t.Helper()
+	if err := preflight(); err != nil {
+		var m *missingPart
+		if errors.As(err, &m) {
+			Require(t, false, m.what, m.fix)
+		}
+		t.Fatal(err)
+	}
+	LockBinfmt(t, false)
+}
+
 // preflight finds what is missing before anything starts.
 func preflight() error {
 	if os.Geteuid() != 0 {
