@@ -102,7 +102,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 				Command:        "/hello",
 				ExpectedOutput: []string{`^hello from linux/\S+, machine \S+\n$`},
 			}},
-			Files: []smoke.FileTest{{Path: "/built-on.txt", ExpectedContents: []string{"^hello from linux/"}}},
+			Files:    []smoke.FileTest{{Path: "/built-on.txt", ExpectedContents: []string{"^hello from linux/"}}},
 			Metadata: &smoke.MetadataTest{Entrypoint: &[]string{"/hello"}},
 		},
 	}
