@@ -1,0 +1,106 @@
+// Command node-service is the multiarch pipeline for a Node.js service with a native
+// addon, offline: the case the SDK exists for, where an addon compiled for the wrong
+// architecture segfaults or fails to load only in production.
+//
+// app/ is the service: a small HTTP API on SQLite through the native addon sqlite3
+// (Debian's node-sqlite3, which ships compiled .node files per architecture), with a
+// multi-stage Dockerfile (deps on the target platform, a pure-JavaScript build stage on
+// the build platform, a production stage) and app/broken.Dockerfile, the same file with
+// the classic mistake: the deps stage on $BUILDPLATFORM, so every image gets the build
+// machine's addon. smoke.yaml is the smoke test every platform image must pass.
+//
+// The program composes the SDK's packages: build.Builder builds linux/amd64 and
+// linux/arm64 in parallel and pushes each by digest; smoke.Run loads the addon, runs the
+// service's HTTP check and scans every ELF file of each image; only then manifest
+// assembles, verifies and publishes the index under its tag. The broken variant is
+// refused before anything is tagged.
+//
+// With no public registry, the Node.js base images are made from Debian packages by
+// internal/nodebase (cached under /var/cache/multiarch/node-base) and pushed next to
+// the service, unless -base names an existing one:
+//
+//	sudo scripts/setup.sh    # buildkitd, QEMU, mmdebstrap
+//	go run ./examples/node-service -registry 127.0.0.1:5000 -buildkit unix:///run/buildkit/buildkitd.sock
+//	go run ./examples/node-service -registry 127.0.0.1:5000 -dockerfile broken.Dockerfile  # exits 1
+//
+// The buildkitd must reach the registry (plain HTTP for a loopback registry:
+// `[registry."127.0.0.1:5000"] http = true` in buildkitd.toml).
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+
+	"github.com/containerd/platforms"
+
+	"github.com/multiarch-sdk/multiarch/build"
+	"github.com/multiarch-sdk/multiarch/internal/nodebase"
+	"github.com/multiarch-sdk/multiarch/manifest"
+	"github.com/multiarch-sdk/multiarch/smoke"
+)
+
+func main() {
+	registry := flag.String("registry", "", "registry host:port for the base image and the service (required)")
+	addr := flag.String("buildkit", build.DefaultAddress(), "BuildKit address")
+	base := flag.String("base", "", "Node.js base image index (default: made with internal/nodebase and pushed to <registry>/multiarch/node:18)")
+	dockerfile := flag.String("dockerfile", "Dockerfile", "Dockerfile inside app/ (broken.Dockerfile is the broken variant)")
+	repo := flag.String("repo", "", "repository for the service (default <registry>/examples/notes-service)")
+	tag := flag.String("tag", "latest", "tag of the published index")
+	progress := flag.Bool("progress", false, "print BuildKit's progress to stderr")
+	flag.Parse()
+	if *registry == "" && (*base == "" || *repo == "") {
+		fmt.Fprintln(os.Stderr, "node-service: -registry is required (or both -base and -repo)")
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	if err := run(ctx, *registry, *addr, *base, *dockerfile, *repo, *tag, *progress); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, registry, addr, base, dockerfile, repo, tag string, progress bool) error {
+	_, self, _, _ := runtime.Caller(0)
+	dir := filepath.Dir(self)
+	if base == "" {
+		base = registry + "/multiarch/node:18"
+		if _, err := (nodebase.Config{}).Push(ctx, base); err != nil {
+			return err
+		}
+	}
+	if repo == "" {
+		repo = registry + "/examples/notes-service"
+	}
+	b, err := build.New(ctx, []build.Node{{Name: "local", Address: addr}})
+	if err != nil {
+		return err
+	}
+	defer b.Close()
+	job := Job{Dir: filepath.Join(dir, "app"), Dockerfile: dockerfile, Base: base, Repository: repo, Tags: []string{tag}}
+	if progress {
+		job.Progress = os.Stderr
+	}
+	out, err := Run(ctx, b, smoke.NewBuildKitRunner(b.Client("local")), &manifest.Client{}, job)
+	if out != nil && out.Report != nil {
+		out.Report.WriteText(os.Stdout)
+	}
+	if err != nil {
+		if errors.Is(err, ErrRefused) {
+			return fmt.Errorf("refused (nothing tagged): %w", err)
+		}
+		return err
+	}
+	for _, img := range out.Build.Images {
+		fmt.Printf("%-12s %s (node %s, emulated %t, %s)\n", platforms.Format(img.Platform), img.Ref, img.Node, img.Emulated, img.Duration.Round(1e7))
+	}
+	fmt.Printf("published %s:%s = %s (build %s, smoke %s, publish %s)\n", repo, tag, out.Published,
+		out.Timings.Build.Round(1e7), out.Timings.Smoke.Round(1e7), out.Timings.Publish.Round(1e7))
+	return nil
+}
