@@ -212,3 +212,39 @@ func TestPublishRejectsBadTags(t *testing.T) {
 		t.Errorf("%d requests sent", n)
 	}
 }
+
+func TestPublishByDigestOnly(t *testing.T) {
+	ctx := context.Background()
+	reg := registrytest.New(t)
+	children := seedImages(t, reg, "team/app", []ocispec.Platform{amd64, arm64})
+	c := newClient(reg)
+	ix, err := c.Assemble(ctx, manifest.Request{Children: children})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := ix.Digest()
+	reg.ResetRequests()
+	ref, err := c.Publish(ctx, ix, reg.Host()+"/team/app")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ref.DigestStr() != want.String() {
+		t.Errorf("published %s, index digest %s", ref, want)
+	}
+	puts := 0
+	for _, r := range reg.Requests() {
+		if r.Method == http.MethodPut {
+			puts++
+			if r.Path != "/v2/team/app/manifests/"+want.String() {
+				t.Errorf("PUT %s, want only the index by digest", r.Path)
+			}
+		}
+	}
+	if puts != 1 {
+		t.Errorf("%d PUTs, want 1", puts)
+	}
+	tags, err := remote.List(reg.Repository("team/app"), reg.RemoteOptions()...)
+	if err != nil || len(tags) != 0 {
+		t.Errorf("tags %v (%v), want none", tags, err)
+	}
+}

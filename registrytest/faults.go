@@ -75,7 +75,7 @@ type faultState struct {
 }
 
 // Inject adds a fault; it applies to requests received from now on, after
-// the registry's auth check. The returned function removes it. Faults are
+// the registry's auth check (the bearer token endpoint is never faulted). The returned function removes it. Faults are
 // checked in the order they were injected; the first that fires decides.
 func (r *Registry) Inject(f Fault) (remove func()) {
 	fs := &faultState{Fault: f}

@@ -21,15 +21,15 @@ func (r *Registry) handler(inner http.Handler) http.Handler {
 			inner.ServeHTTP(w, req)
 			return
 		}
-		if req.URL.Path == tokenPath {
-			r.serveToken(w, req)
-			return
-		}
 		start := time.Now()
 		rw := &statusWriter{ResponseWriter: w}
 		defer func() {
 			r.record(req, rw.status, time.Since(start))
 		}()
+		if req.URL.Path == tokenPath {
+			r.serveToken(rw, req)
+			return
+		}
 		if !r.authorized(rw, req) {
 			return
 		}

@@ -136,6 +136,7 @@ func TestClassify(t *testing.T) {
 		{"GET", "/v2/manifests/tags/list", registrytest.KindTags, "manifests"},
 		{"GET", "/v2/a/referrers/sha256:" + zeros, registrytest.KindReferrers, "a"},
 		{"GET", "/other", registrytest.KindOther, ""},
+		{"GET", "/token", registrytest.KindToken, ""},
 	} {
 		reg.ResetRequests()
 		req, _ := http.NewRequest(tc.method, reg.URL()+tc.path, nil)
@@ -169,6 +170,9 @@ func TestAuth(t *testing.T) {
 			}
 			if _, err := remote.Image(seeded.Ref, reg.RemoteOptions()...); err != nil {
 				t.Errorf("with the registry's credentials: %v", err)
+			}
+			if tokens := reg.Count(http.MethodGet, registrytest.KindToken); (tokens > 0) != (tc.name == "bearer") {
+				t.Errorf("%d token requests recorded with %s auth", tokens, tc.name)
 			}
 			for _, auth := range []authn.Authenticator{authn.Anonymous, &authn.Basic{Username: "ci", Password: "wrong"}} {
 				_, err := remote.Image(seeded.Ref, remote.WithTransport(reg.Client().Transport), remote.WithAuth(auth))

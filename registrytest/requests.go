@@ -22,6 +22,7 @@ const (
 	KindTags      Kind = "tags"      // /v2/<repo>/tags/list
 	KindCatalog   Kind = "catalog"   // /v2/_catalog
 	KindReferrers Kind = "referrers" // /v2/<repo>/referrers/<digest>
+	KindToken     Kind = "token"     // GET /token, the bearer token endpoint of WithBearerAuth
 	KindOther     Kind = "other"
 )
 
@@ -44,6 +45,9 @@ func (r Request) String() string {
 
 // classify returns the kind and repository of a request path.
 func classify(method, path, rawQuery string) (Kind, string) {
+	if path == tokenPath {
+		return KindToken, ""
+	}
 	p := strings.TrimPrefix(path, "/v2/")
 	if p == path {
 		return KindOther, ""
