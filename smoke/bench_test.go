@@ -223,7 +223,7 @@ func BenchmarkScanImage(b *testing.B) {
 	runtime.GC()
 	peak := watchMemory()
 	b.SetBytes(size)
-	b.ResetTimer()
+	cpu := cpuMeter(b, size)
 	for b.Loop() {
 		found, err := smoke.ScanImage(context.Background(), img, p)
 		if err != nil {
@@ -233,7 +233,7 @@ func BenchmarkScanImage(b *testing.B) {
 			b.Fatalf("%d findings, want 1: %v", len(found), found)
 		}
 	}
-	b.StopTimer()
+	cpu()
 	heap, total := peak()
 	b.ReportMetric(float64(heap)/(1<<20), "peak-heap-MiB")
 	b.ReportMetric(float64(total)/(1<<20), "peak-runtime-MiB")

@@ -68,7 +68,8 @@
 // [ScanImage] reads every layer of an image as a stream (nothing is unpacked to disk),
 // applies whiteouts and opaque directories so that files deleted by a later layer are not
 // reported, and checks the ELF header of every regular file (executables, shared
-// libraries, .node addons, .so plugins) against the platform: class (32/64-bit), byte
+// libraries, .node addons, .so plugins; object files only with [ScanOptions].Objects)
+// against the platform: class (32/64-bit), byte
 // order and machine must be those of the platform's architecture (arm64 = EM_AARCH64,
 // amd64 = EM_X86_64, arm = EM_ARM 32-bit, 386, ppc64le, s390x, riscv64, mips, loong64).
 // Each mismatch is a [Finding] with its path, layer, and what it is built for. Only the

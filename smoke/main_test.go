@@ -77,6 +77,12 @@ type file struct {
 // layer makes an uncompressed layer holding files, in order.
 func layer(t testing.TB, files ...file) v1.Layer {
 	t.Helper()
+	return static.NewLayer(layerTar(t, files...), types.OCIUncompressedLayer)
+}
+
+// layerTar makes a tar of files, in order.
+func layerTar(t testing.TB, files ...file) []byte {
+	t.Helper()
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)
 	for _, f := range files {
@@ -106,7 +112,7 @@ func layer(t testing.TB, files ...file) v1.Layer {
 	if err := tw.Close(); err != nil {
 		t.Fatal(err)
 	}
-	return static.NewLayer(buf.Bytes(), types.OCIUncompressedLayer)
+	return buf.Bytes()
 }
 
 // image stacks layers (base first) into an image whose config says platform os/arch.

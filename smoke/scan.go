@@ -95,7 +95,7 @@ func (s *scanner) visit(layer int, name string, h *tar.Header, r io.Reader) erro
 		return fmt.Errorf("%s: %w", name, err)
 	}
 	got, typ, ok := parseELFHeader(s.buf[:])
-	if !ok || got == s.want || typ == elf.ET_CORE || s.ignored(name) {
+	if !ok || got == s.want || typ == elf.ET_CORE || typ == elf.ET_REL && !s.opts.Objects || s.ignored(name) {
 		return nil
 	}
 	s.found = append(s.found, Finding{

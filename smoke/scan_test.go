@@ -1,12 +1,18 @@
 package smoke_test
 
 import (
+	"bytes"
 	"context"
+	"debug/elf"
 	"errors"
+	"io"
 	"testing"
 
 	"github.com/containerd/platforms"
+	"github.com/google/go-containerregistry/pkg/compression"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
+	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/multiarch-sdk/multiarch/smoke"
 )
@@ -21,6 +27,7 @@ func TestScanImage(t *testing.T) {
 		platform string
 		layers   [][]file
 		ignore   []string
+		objects  bool
 		want     []want
 	}{{
 		name:     "amd64 binary in an arm64 image",
@@ -93,6 +100,16 @@ func TestScanImage(t *testing.T) {
 		layers:   [][]file{{{name: "app/hello", data: arm64}}, {{name: "app/.wh.hello"}}, {{name: "app/hello", data: amd64}}},
 		want:     []want{{"/app/hello", "amd64", "ET_EXEC"}},
 	}, {
+		name:     "object files of other architectures are skipped by default",
+		platform: "linux/amd64",
+		layers:   [][]file{{{name: "usr/lib/go/src/runtime/race/race_linux_arm64.syso", data: relocatable(arm64)}}},
+	}, {
+		name:     "object files are reported with Objects",
+		platform: "linux/amd64",
+		objects:  true,
+		layers:   [][]file{{{name: "x.o", data: relocatable(arm64)}}},
+		want:     []want{{"/x.o", "arm64", "ET_REL"}},
+	}, {
 		name:     "ignored paths",
 		platform: "linux/arm64",
 		layers:   [][]file{{{name: "usr/lib/gcc-cross/x86_64/libgcc.so", data: amd64}, {name: "bin/bad", data: amd64}}},
@@ -112,7 +129,7 @@ func TestScanImage(t *testing.T) {
 				layers = append(layers, layer(t, files...))
 			}
 			img := image(t, tc.platform, layers...)
-			got, err := smoke.ScanOptions{Ignore: tc.ignore}.Scan(context.Background(), img, platforms.MustParse(tc.platform))
+			got, err := smoke.ScanOptions{Ignore: tc.ignore, Objects: tc.objects}.Scan(context.Background(), img, platforms.MustParse(tc.platform))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -147,5 +164,36 @@ func TestScanImageCancelled(t *testing.T) {
 	_, err := smoke.ScanImage(ctx, img, platforms.MustParse("linux/amd64"))
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("err = %v, want context.Canceled", err)
+	}
+}
+
+// relocatable turns a little-endian ELF executable's header into an object file's.
+func relocatable(b []byte) []byte {
+	b = bytes.Clone(b)
+	b[16], b[17] = byte(elf.ET_REL), 0
+	return b
+}
+
+// TestScanCompressedLayers scans the same layer stored uncompressed, gzip and zstd.
+func TestScanCompressedLayers(t *testing.T) {
+	tarBytes := layerTar(t, file{name: "app/"}, file{name: "app/hello", data: goBinary(t, "amd64"), mode: 0o755})
+	for _, c := range []compression.Compression{compression.None, compression.GZip, compression.ZStd} {
+		t.Run(string(c), func(t *testing.T) {
+			opts := []tarball.LayerOption{tarball.WithCompression(c)}
+			if c == compression.None {
+				opts = []tarball.LayerOption{tarball.WithMediaType(types.OCIUncompressedLayer)}
+			}
+			l, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(tarBytes)), nil }, opts...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := smoke.ScanImage(context.Background(), image(t, "linux/arm64", l), platforms.MustParse("linux/arm64"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(got) != 1 || got[0].Path != "/app/hello" || got[0].Arch != "amd64" {
+				t.Fatalf("findings = %+v, want /app/hello built for amd64", got)
+			}
+		})
 	}
 }

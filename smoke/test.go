@@ -120,6 +120,10 @@ type ScanOptions struct {
 	// Ignore lists path.Match patterns of absolute paths that are not reported, for files
 	// that are meant for another architecture (cross toolchains, emulators, firmware).
 	Ignore []string `json:"ignore,omitempty"`
+	// Objects also reports relocatable object files (ET_REL: .o, .syso, kernel modules).
+	// Default: only what runs or is loaded (executables, shared objects, .node addons),
+	// since toolchains ship objects for every architecture they target.
+	Objects bool `json:"objects,omitempty"`
 }
 
 // Duration is a time.Duration that reads and writes as a string such as "30s" or

@@ -86,7 +86,7 @@ func hidden(name string, seen, deleted, opaque map[string]bool) bool {
 
 // eachEntry streams one layer's uncompressed tar.
 func eachEntry(ctx context.Context, l v1.Layer, fn func(name string, h *tar.Header, r io.Reader) error) error {
-	rc, err := l.Uncompressed()
+	rc, err := openLayer(l)
 	if err != nil {
 		return err
 	}
