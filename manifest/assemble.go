@@ -122,7 +122,7 @@ func (c *Client) readChild(ctx context.Context, ch Child, f Format, req Request)
 		if err != nil {
 			return nil, fmt.Errorf("manifest: read index %s: %w", ch.Ref, err)
 		}
-		return c.indexEntries(ctx, idx, ch, src.Context(), f, req)
+		return c.indexEntries(idx, ch, src.Context(), f, req)
 	default:
 		return nil, fmt.Errorf("manifest: %s is a %s, not an image or index", ch.Ref, desc.MediaType)
 	}
@@ -130,7 +130,7 @@ func (c *Client) readChild(ctx context.Context, ch Child, f Format, req Request)
 
 // indexEntries returns the entries of idx that ch selects, each child image
 // read (manifest and config) in parallel.
-func (c *Client) indexEntries(ctx context.Context, idx v1.ImageIndex, ch Child, repo name.Repository, f Format, req Request) ([]Entry, error) {
+func (c *Client) indexEntries(idx v1.ImageIndex, ch Child, repo name.Repository, f Format, req Request) ([]Entry, error) {
 	im, err := idx.IndexManifest()
 	if err != nil {
 		return nil, fmt.Errorf("manifest: read index %s: %w", ch.Ref, err)

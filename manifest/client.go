@@ -85,7 +85,7 @@ var retryStatus = []int{
 // transient reports whether err is worth retrying: a transient HTTP status
 // or a broken connection.
 func transient(err error) bool {
-	if err == nil {
+	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return false
 	}
 	var terr *transport.Error
@@ -197,6 +197,3 @@ func plainHTTPAllowed(host string, insecure []string) bool {
 	ip := net.ParseIP(h)
 	return ip != nil && ip.IsLoopback()
 }
-
-// withCtx is a helper for the context of single remote calls.
-func withCtx(ctx context.Context) remote.Option { return remote.WithContext(ctx) }

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
@@ -246,5 +247,21 @@ func TestPublishByDigestOnly(t *testing.T) {
 	tags, err := remote.List(reg.Repository("team/app"), reg.RemoteOptions()...)
 	if err != nil || len(tags) != 0 {
 		t.Errorf("tags %v (%v), want none", tags, err)
+	}
+}
+
+func TestCancellationStopsPromptly(t *testing.T) {
+	reg := registrytest.New(t)
+	children := seedImages(t, reg, "team/app", []ocispec.Platform{amd64, arm64})
+	reg.Inject(registrytest.Fault{Kind: registrytest.KindManifest, Latency: 5 * time.Second})
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	_, err := newClient(reg).Assemble(ctx, manifest.Request{Children: children})
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("err = %v, want context.DeadlineExceeded", err)
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("Assemble took %s after its context ended", d)
 	}
 }
