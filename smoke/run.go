@@ -22,8 +22,10 @@ const outputExcerpt = 4 << 10
 const maxFailuresListed = 20
 
 // Run runs suite against every target, platforms in parallel (WithConcurrency), and
-// returns what it found. Commands run through r, one container each, in order; file,
-// metadata and scan checks read the image from its registry (WithRemoteOptions).
+// returns what it found. Each target is first resolved in its registry and pinned by
+// digest (WithRemoteOptions), so that every check sees the same image; commands then run
+// through r, one container each, in order; file, metadata and scan checks read that
+// image's config and layers (the layers once, for files and scan together).
 //
 // A check that fails is a result, not an error: use Report.Err or Report.Passed. Run
 // returns an error, and no report, only for input it cannot run: an invalid suite

@@ -350,3 +350,23 @@ func TestIndexTargets(t *testing.T) {
 		t.Errorf("IndexTargets(absent) = %v, want ErrImageNotFound", err)
 	}
 }
+
+func TestRunCancelled(t *testing.T) {
+	reg := registrytest.New(t)
+	ref := pushIndex(t, reg, "team/app:v1", map[string]v1.Image{"linux/amd64": appImage(t, "linux/amd64", "amd64")})
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() { time.Sleep(100 * time.Millisecond); cancel() }()
+	suite := smoke.Test{Commands: []smoke.CommandTest{{Command: "sleep", Args: []string{"60"}}}}
+	start := time.Now()
+	rep, err := smoke.Run(ctx, &machineRunner{}, []smoke.Target{{Platform: platforms.MustParse("linux/amd64"), Ref: ref}}, suite,
+		smoke.WithRemoteOptions(reg.RemoteOptions()...), smoke.WithConcurrency(1))
+	if !errors.Is(err, context.Canceled) || rep == nil {
+		t.Fatalf("Run = %v, %v; want the report and context.Canceled", rep, err)
+	}
+	if d := time.Since(start); d > 10*time.Second {
+		t.Errorf("Run returned %s after cancel", d)
+	}
+	if r := rep.Targets[0].Results[0]; r.Passed || !strings.Contains(r.Error, "context canceled") {
+		t.Errorf("result = %+v, want an error saying the context was cancelled", r)
+	}
+}
