@@ -8,6 +8,12 @@ import (
 	"time"
 
 	"github.com/containerd/platforms"
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/multiarch-sdk/multiarch/internal/testenv"
 	"github.com/multiarch-sdk/multiarch/smoke"
@@ -124,4 +130,72 @@ func TestRunBuildKitMissingPlatform(t *testing.T) {
 		t.Fatalf("err = %v, want an error naming the reference", err)
 	}
 	t.Logf("missing image: %v", err)
+}
+
+// TestScanCatchesWhatRunningMisses puts an amd64 program into the arm64 image of the
+// base index. On an x86-64 host that program runs fine in the arm64 container (the
+// kernel runs it natively), so a command test passes; the scan reports it.
+func TestScanCatchesWhatRunningMisses(t *testing.T) {
+	e := testenv.Get(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	base, err := name.ParseReference(e.Base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	idx, err := remote.Index(base, remote.WithContext(ctx))
+	if err != nil {
+		t.Fatal(err)
+	}
+	im, err := idx.IndexManifest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	app := layer(t, file{name: "app/", mode: 0o755}, file{name: "app/hello", data: goBinary(t, "amd64"), mode: 0o755})
+	out := mutate.IndexMediaType(empty.Index, types.OCIImageIndex)
+	for _, d := range im.Manifests {
+		img, err := idx.Image(d.Digest)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if img, err = mutate.AppendLayers(img, app); err != nil {
+			t.Fatal(err)
+		}
+		out = mutate.AppendManifests(out, mutate.IndexAddendum{Add: img, Descriptor: v1.Descriptor{Platform: d.Platform}})
+	}
+	ref, err := name.ParseReference(e.Registry + "/smoke/wrong-arch:1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.WriteIndex(ref, out, remote.WithContext(ctx)); err != nil {
+		t.Fatal(err)
+	}
+	suite := smoke.Test{
+		Commands: []smoke.CommandTest{{Command: "/app/hello", ExpectedError: []string{"hello"}}},
+		Scan:     &smoke.ScanOptions{},
+	}
+	targets, err := smoke.IndexTargets(ctx, ref.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := smoke.Run(ctx, smoke.NewBuildKitRunner(e.Client), targets, suite)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var text strings.Builder
+	rep.WriteText(&text)
+	t.Logf("report:\n%s", text.String())
+	for _, tr := range rep.Targets {
+		plat := platforms.Format(tr.Platform)
+		if r := tr.Results[0]; !r.Passed {
+			t.Errorf("%s: /app/hello did not run: %+v", plat, r)
+		}
+		wantFindings := 0
+		if tr.Platform.Architecture == "arm64" {
+			wantFindings = 1
+		}
+		if len(tr.Findings) != wantFindings || wantFindings == 1 && (tr.Findings[0].Path != "/app/hello" || tr.Findings[0].Arch != "amd64") {
+			t.Errorf("%s: findings %+v, want %d (/app/hello built for amd64)", plat, tr.Findings, wantFindings)
+		}
+	}
 }
