@@ -1,0 +1,69 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/multiarch-sdk/multiarch"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "ci:", err)
+		os.Exit(1)
+	}
+}
+
+// run is the whole program: parse the inputs, run the pipeline, then write the
+// summary to stdout, the step outputs, the Markdown step summary and the metadata
+// file, even when the pipeline failed (with what it did up to the failing step).
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	c, err := parseConfig(args, getenv, stderr)
+	if err != nil {
+		return err
+	}
+	if c.Pipeline.ProgressMode != "" {
+		c.Pipeline.Progress = stderr
+	}
+	if c.PullRequest {
+		fmt.Fprintf(stdout, "%s event: pushing by digest to %s, no tag is written\n", c.Event, c.Pipeline.Repository)
+	}
+	res, runErr := c.Pipeline.Run(ctx)
+	if res == nil {
+		return runErr
+	}
+	errs := []error{runErr, res.WriteSummary(stdout)}
+	if c.Outputs != "" {
+		kv, err := outputs(c, res)
+		if err == nil {
+			err = appendFile(c.Outputs, func(w io.Writer) error { return writeOutputs(w, kv) })
+		}
+		errs = append(errs, err)
+	}
+	if c.Summary != "" {
+		errs = append(errs, appendFile(c.Summary, func(w io.Writer) error { return writeSummary(w, c, res) }))
+	}
+	if c.MetadataFile != "" {
+		errs = append(errs, writeMetadataFile(c.MetadataFile, res))
+	}
+	return errors.Join(errs...)
+}
+
+func writeMetadataFile(name string, res *multiarch.Result) error {
+	f, err := os.Create(name)
+	if err != nil {
+		return fmt.Errorf("-metadata-file: %w", err)
+	}
+	if err := res.WriteMetadata(f); err != nil {
+		f.Close()
+		return fmt.Errorf("-metadata-file %s: %w", name, err)
+	}
+	return f.Close()
+}
