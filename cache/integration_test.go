@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -15,6 +16,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/moby/buildkit/client"
+	digest "github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/tonistiigi/fsutil"
 
@@ -31,17 +33,17 @@ var (
 	both  = []ocispec.Platform{amd64, arm64}
 )
 
-// multiStage has four steps, two of them in a builder stage that only mode=max keeps.
+// multiStage has four steps: three RUNs, two of them in a builder stage.
 const multiStage = `FROM %[1]s AS gen
 ARG NONCE
-RUN echo "$NONCE" > /nonce && seq 1 5000 > /data
-RUN sha256sum /nonce /data > /sums
+RUN echo multiarch-step-ran && echo "$NONCE" > /nonce && seq 1 5000 > /data
+RUN echo multiarch-step-ran && sha256sum /nonce /data > /sums
 FROM %[1]s
 COPY --from=gen /sums /sums
-RUN uname -m > /arch && cat /sums /arch > /report
+RUN echo multiarch-step-ran && uname -m > /arch && cat /sums /arch > /report
 `
 
-const stepsPerPlatform = 4
+const stepsPerPlatform, runsPerPlatform = 4, 3
 
 func contextDir(t testing.TB, dockerfile string) string {
 	t.Helper()
@@ -61,18 +63,31 @@ func cacheConfig(ref string, importOnly bool) cache.Config {
 	return c
 }
 
-func buildSplit(t testing.TB, ctx context.Context, addr, dir, nonce string, cfg cache.Config) *build.Result {
+// buildSplit builds both platforms with build.Builder (one solve per platform) and
+// also counts each platform's steps from the raw solve status.
+func buildSplit(t testing.TB, ctx context.Context, addr, dir, nonce string, cfg cache.Config) (*build.Result, map[string]counts) {
 	t.Helper()
 	b, err := build.New(ctx, []build.Node{{Name: "n", Address: addr}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer b.Close()
-	res, err := b.Build(ctx, build.Request{Context: dir, Platforms: both, Args: map[string]string{"NONCE": nonce}, Cache: cfg})
+	var steps stepCounter
+	ch := make(chan build.Status)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for s := range ch {
+			steps.add(platforms.Format(s.Platform), s.SolveStatus)
+		}
+	}()
+	res, err := b.Build(ctx, build.Request{Context: dir, Platforms: both, Args: map[string]string{"NONCE": nonce}, Cache: cfg, Status: ch})
+	close(ch)
+	<-done
 	if err != nil {
 		t.Fatalf("build on %s: %v", addr, err)
 	}
-	return res
+	return res, steps.counts()
 }
 
 // Split solves (build's one solve per platform): the first daemon exports a registry
@@ -85,7 +100,7 @@ func TestRegistryCacheSplitSolvesFreshDaemon(t *testing.T) {
 	nonce := time.Now().Format(time.RFC3339Nano)
 	ref := e.Registry + "/cache-it/split:cache"
 
-	first := buildSplit(t, ctx, e.Addr, dir, nonce, cacheConfig(ref, false))
+	first, _ := buildSplit(t, ctx, e.Addr, dir, nonce, cacheConfig(ref, false))
 	for _, img := range first.Images {
 		if img.Cache.Executed != stepsPerPlatform {
 			t.Errorf("first build %s: %+v, want all %d steps executed (unique NONCE)", platforms.Format(img.Platform), img.Cache, stepsPerPlatform)
@@ -99,7 +114,12 @@ func TestRegistryCacheSplitSolvesFreshDaemon(t *testing.T) {
 	}
 
 	fresh := testenv.NewDaemon(t, e)
-	second := buildSplit(t, ctx, fresh.Addr(), dir, nonce, cacheConfig(ref, true))
+	second, steps := buildSplit(t, ctx, fresh.Addr(), dir, nonce, cacheConfig(ref, true))
+	for _, p := range both {
+		if got := steps[platforms.Format(p)]; got != (counts{cached: runsPerPlatform}) {
+			t.Errorf("fresh daemon %s: RUN steps %+v, want all %d cached", platforms.Format(p), got, runsPerPlatform)
+		}
+	}
 	for i, img := range second.Images {
 		if img.Cache != (build.CacheStats{Cached: stepsPerPlatform}) {
 			t.Errorf("fresh daemon %s: %+v, want all %d steps cached from %s", platforms.Format(img.Platform), img.Cache, stepsPerPlatform, ref)
@@ -122,8 +142,8 @@ func TestRegistryCacheOneSolveFreshDaemon(t *testing.T) {
 
 	first := solveTogether(t, ctx, e.Client, dir, nonce, cacheConfig(ref, false))
 	for _, p := range both {
-		if got := first[platforms.Format(p)]; got.executed != stepsPerPlatform {
-			t.Errorf("first solve %s: %+v, want all %d steps executed", platforms.Format(p), got, stepsPerPlatform)
+		if got := first[platforms.Format(p)]; got != (counts{ran: runsPerPlatform}) {
+			t.Errorf("first solve %s: RUN steps %+v, want all %d run", platforms.Format(p), got, runsPerPlatform)
 		}
 	}
 	if tags := listTags(t, e.Registry+"/cache-it/together"); !slices.Equal(tags, []string{"cache"}) {
@@ -138,8 +158,8 @@ func TestRegistryCacheOneSolveFreshDaemon(t *testing.T) {
 	defer c.Close()
 	second := solveTogether(t, ctx, c, dir, nonce, cacheConfig(ref, true))
 	for _, p := range both {
-		if got := second[platforms.Format(p)]; got != (counts{cached: stepsPerPlatform}) {
-			t.Errorf("fresh daemon %s: %+v, want all %d steps cached", platforms.Format(p), got, stepsPerPlatform)
+		if got := second[platforms.Format(p)]; got != (counts{cached: runsPerPlatform}) {
+			t.Errorf("fresh daemon %s: RUN steps %+v, want all %d cached", platforms.Format(p), got, runsPerPlatform)
 		}
 	}
 }
@@ -165,10 +185,73 @@ func TestProbeRealDaemon(t *testing.T) {
 	}
 }
 
-type counts struct{ cached, executed int }
+// counts are one platform's RUN steps: ran (the command ran) or cached (the step
+// completed and its command never ran).
+type counts struct{ cached, ran int }
 
-// stepName matches a step vertex of a multi-platform solve: "[linux/arm64 gen 2/3] RUN ...".
-var stepName = regexp.MustCompile(`^\[(\S+/\S+)(?: \S+)? \d+/\d+\] (RUN|COPY|ADD|WORKDIR)\b`)
+// runStep matches a RUN vertex, "[deps 2/3] RUN ..." in a one-platform solve and
+// "[linux/arm64 deps 2/3] RUN ..." in a multi-platform one.
+var runStep = regexp.MustCompile(`^\[(?:(\w+/[\w/]+) )?(?:[^\s\]]+ )?\d+/\d+\] RUN\b`)
+
+// ranMarker is printed by every RUN command of the test Dockerfiles. Whether a RUN
+// ran is read from its output rather than from the status's Cached flag: BuildKit
+// reports a result pulled from an imported cache as cached when it loads the record,
+// then sends updates without the flag while it pulls the layers, and marks inputs
+// cached by inference; the command's own output cannot be mistaken.
+const ranMarker = "multiarch-step-ran"
+
+// stepCounter counts RUN steps from raw solve status.
+type stepCounter struct {
+	mu       sync.Mutex
+	platform map[digest.Digest]string // RUN vertex -> platform
+	done     map[digest.Digest]bool   // completed without error
+	ran      map[digest.Digest]bool   // printed ranMarker
+}
+
+// add records s; platform is "" when the platform is in the vertex names.
+func (c *stepCounter) add(platform string, s *client.SolveStatus) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.platform == nil {
+		c.platform, c.done, c.ran = map[digest.Digest]string{}, map[digest.Digest]bool{}, map[digest.Digest]bool{}
+	}
+	for _, v := range s.Vertexes {
+		m := runStep.FindStringSubmatch(v.Name)
+		if m == nil {
+			continue
+		}
+		p := platform
+		if m[1] != "" {
+			p = m[1]
+		}
+		c.platform[v.Digest] = p
+		if v.Completed != nil && v.Error == "" {
+			c.done[v.Digest] = true
+		}
+	}
+	for _, l := range s.Logs {
+		if strings.Contains(string(l.Data), ranMarker) {
+			c.ran[l.Vertex] = true
+		}
+	}
+}
+
+func (c *stepCounter) counts() map[string]counts {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := map[string]counts{}
+	for d, p := range c.platform {
+		n := out[p]
+		switch {
+		case c.ran[d]:
+			n.ran++
+		case c.done[d]:
+			n.cached++
+		}
+		out[p] = n
+	}
+	return out
+}
 
 // solveTogether builds all platforms in one solve with the raw BuildKit client and
 // counts each platform's cached and executed steps from the solve status.
@@ -182,22 +265,13 @@ func solveTogether(t *testing.T, ctx context.Context, c *client.Client, dir, non
 	if err != nil {
 		t.Fatal(err)
 	}
+	var steps stepCounter
 	ch := make(chan *client.SolveStatus)
-	var (
-		mu    sync.Mutex
-		steps = map[string]*client.Vertex{}
-		done  = make(chan struct{})
-	)
+	done := make(chan struct{})
 	go func() {
 		defer close(done)
 		for s := range ch {
-			mu.Lock()
-			for _, v := range s.Vertexes {
-				if stepName.MatchString(v.Name) {
-					steps[v.Digest.String()] = v
-				}
-			}
-			mu.Unlock()
+			steps.add("", s)
 		}
 	}()
 	_, err = c.Solve(ctx, nil, client.SolveOpt{
@@ -214,21 +288,7 @@ func solveTogether(t *testing.T, ctx context.Context, c *client.Client, dir, non
 	if err != nil {
 		t.Fatalf("solve: %v", err)
 	}
-	out := map[string]counts{}
-	for _, v := range steps {
-		if v.Completed == nil || v.Error != "" {
-			continue
-		}
-		p := stepName.FindStringSubmatch(v.Name)[1]
-		n := out[p]
-		if v.Cached {
-			n.cached++
-		} else {
-			n.executed++
-		}
-		out[p] = n
-	}
-	return out
+	return steps.counts()
 }
 
 func listTags(t testing.TB, repo string) []string {
