@@ -47,7 +47,7 @@ type Output struct {
 	ExitCode int
 	// Truncated is set when stdout or stderr was longer than Command.MaxOutput.
 	Truncated bool
-	// Duration is the wall time from container creation to exit.
+	// Duration is the wall time of the whole run: image resolution, container, process.
 	Duration time.Duration
 }
 
