@@ -7,6 +7,7 @@ import (
 	"os"
 	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/containerd/platforms"
@@ -166,9 +167,20 @@ func connect(ctx context.Context, n Node, timeout time.Duration) (*node, error) 
 		if ctx.Err() != nil {
 			return nil, fmt.Errorf("%w: node %q at %s did not answer within %s (is buildkitd running there?): %w", ErrNodeUnreachable, n.Name, n.Address, timeout, err)
 		}
-		return nil, fmt.Errorf("%w: node %q at %s: %w (is buildkitd running there?)", ErrNodeUnreachable, n.Name, n.Address, err)
+		return nil, fmt.Errorf("%w: node %q at %s: %w (%s)", ErrNodeUnreachable, n.Name, n.Address, err, connectHint(err))
 	}
 	return nd, nil
+}
+
+// connectHint suggests the likely fix for a failed connection.
+func connectHint(err error) string {
+	msg := strings.ToLower(err.Error())
+	for _, s := range []string{"tls", "x509", "certificate", "handshake"} {
+		if strings.Contains(msg, s) {
+			return "check the node's TLS settings: CACert must sign the server certificate, ServerName must match it, and Cert/Key must be a client certificate the daemon's CA accepts"
+		}
+	}
+	return "is buildkitd running there and listening on that address?"
 }
 
 // refresh asks the node for its workers' platforms.
