@@ -15,10 +15,11 @@ import (
 // Builder builds Dockerfiles on a fleet of BuildKit nodes. It is safe for concurrent
 // use. Close it to release the connections.
 type Builder struct {
-	nodes          []*node
-	concurrency    int
-	connectTimeout time.Duration
-	logger         *slog.Logger
+	nodes           []*node
+	concurrency     int
+	connectTimeout  time.Duration
+	logger          *slog.Logger
+	dockerConfigDir string
 
 	mu sync.RWMutex // guards the nodes' cached NodeInfo
 }
@@ -37,6 +38,12 @@ func WithConnectTimeout(d time.Duration) Option { return func(b *Builder) { b.co
 // WithLogger sends the builder's events (connections, routing, solves) to l.
 // Default: none.
 func WithLogger(l *slog.Logger) Option { return func(b *Builder) { b.logger = l } }
+
+// WithDockerConfigDir reads registry credentials (for pulls, pushes and cache) from
+// the Docker config.json in dir, credential helpers included. Default: DOCKER_CONFIG,
+// else ~/.docker. Credentials go to the daemon only on request, through the build
+// session; they never appear in errors, logs or progress.
+func WithDockerConfigDir(dir string) Option { return func(b *Builder) { b.dockerConfigDir = dir } }
 
 // New connects to every node and asks each which platforms its workers run
 // (ListWorkers), keeping the answer for routing. With no nodes it uses one node at

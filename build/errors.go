@@ -49,7 +49,9 @@ type PlatformError struct {
 	Step string
 	// Log is the end of the failing step's output (its last 2 KiB), when it printed any.
 	Log string
-	Err error
+	// Hint is the likely fix, when the failure is a known kind (registry credentials).
+	Hint string
+	Err  error
 }
 
 func (e *PlatformError) Error() string {
@@ -58,6 +60,9 @@ func (e *PlatformError) Error() string {
 		msg += fmt.Sprintf(": step %q", e.Step)
 	}
 	msg += ": " + e.Err.Error()
+	if e.Hint != "" {
+		msg += " (" + e.Hint + ")"
+	}
 	if e.Log != "" {
 		msg += "\nlast output of the step:\n" + e.Log
 	}
@@ -79,4 +84,17 @@ func formatPlatforms(ps []ocispec.Platform) string {
 		s[i] = platforms.Format(p)
 	}
 	return strings.Join(s, ", ")
+}
+
+// hintFor suggests a fix for failures whose cause BuildKit's message makes clear.
+func hintFor(err error, c *checked) string {
+	msg := err.Error()
+	if strings.Contains(msg, "401 Unauthorized") || strings.Contains(msg, "403 Forbidden") {
+		reg := "the registry"
+		if c.Push != "" {
+			reg = c.repo.RegistryStr()
+		}
+		return "check the credentials for " + reg + " in the Docker config (DOCKER_CONFIG, ~/.docker/config.json, or WithDockerConfigDir)"
+	}
+	return ""
 }

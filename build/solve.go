@@ -125,7 +125,7 @@ func (b *Builder) solve(ctx context.Context, c *checked, a assignment, n NodeInf
 	perr := func(err error) error {
 		return &PlatformError{Platform: a.Platform, Node: n.Name, Err: err}
 	}
-	opt, err := solveOpt(c, a.Platform)
+	opt, err := solveOpt(c, a.Platform, b.dockerConfigDir)
 	if err != nil {
 		return nil, perr(err)
 	}
@@ -156,7 +156,7 @@ func (b *Builder) solve(ctx context.Context, c *checked, a assignment, n NodeInf
 	if err != nil {
 		b.logger.Info("solve failed", "platform", platforms.Format(a.Platform), "node", n.Name, "error", err)
 		step, log := tr.failedStep()
-		return nil, &PlatformError{Platform: a.Platform, Node: n.Name, Step: step, Log: log, Err: err}
+		return nil, &PlatformError{Platform: a.Platform, Node: n.Name, Step: step, Log: log, Hint: hintFor(err, c), Err: err}
 	}
 	img := &Image{Platform: a.Platform, Node: n.Name, Emulated: a.Emulated, Duration: dur, Cache: tr.stats()}
 	if err := readExporterResponse(resp.ExporterResponse, img); err != nil {

@@ -113,9 +113,16 @@ func localMounts(c *checked) (map[string]fsutil.FS, error) {
 }
 
 // attachables are the session services one solve offers the daemon: registry
-// credentials from the Docker config, secrets, SSH agents.
-func attachables(c *checked) ([]session.Attachable, error) {
+// credentials from the Docker config (in dockerConfigDir, default DOCKER_CONFIG or
+// ~/.docker), secrets, SSH agents.
+func attachables(c *checked, dockerConfigDir string) ([]session.Attachable, error) {
 	cfg := config.LoadDefaultConfigFile(io.Discard)
+	if dockerConfigDir != "" {
+		var err error
+		if cfg, err = config.Load(dockerConfigDir); err != nil {
+			return nil, fmt.Errorf("docker config in %s: %w", dockerConfigDir, err)
+		}
+	}
 	out := []session.Attachable{authprovider.NewDockerAuthProvider(authprovider.DockerAuthProviderConfig{
 		AuthConfigProvider: authprovider.LoadAuthConfig(cfg),
 	})}
@@ -145,12 +152,12 @@ func attachables(c *checked) ([]session.Attachable, error) {
 }
 
 // solveOpt is the complete BuildKit solve for one platform of a checked request.
-func solveOpt(c *checked, p ocispec.Platform) (client.SolveOpt, error) {
+func solveOpt(c *checked, p ocispec.Platform, dockerConfigDir string) (client.SolveOpt, error) {
 	mounts, err := localMounts(c)
 	if err != nil {
 		return client.SolveOpt{}, err
 	}
-	att, err := attachables(c)
+	att, err := attachables(c, dockerConfigDir)
 	if err != nil {
 		return client.SolveOpt{}, err
 	}

@@ -72,7 +72,7 @@ func TestSolveOpt(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	opt, err := solveOpt(c, p)
+	opt, err := solveOpt(c, p, "")
 	if err != nil {
 		t.Fatal(err)
 	}
