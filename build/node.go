@@ -167,18 +167,23 @@ func connect(ctx context.Context, n Node, timeout time.Duration) (*node, error) 
 		if ctx.Err() != nil {
 			return nil, fmt.Errorf("%w: node %q at %s did not answer within %s (is buildkitd running there?): %w", ErrNodeUnreachable, n.Name, n.Address, timeout, err)
 		}
-		return nil, fmt.Errorf("%w: node %q at %s: %w (%s)", ErrNodeUnreachable, n.Name, n.Address, err, connectHint(err))
+		return nil, fmt.Errorf("%w: node %q at %s: %w (%s)", ErrNodeUnreachable, n.Name, n.Address, err, connectHint(err, n.TLS != nil))
 	}
 	return nd, nil
 }
 
 // connectHint suggests the likely fix for a failed connection.
-func connectHint(err error) string {
+func connectHint(err error, tls bool) string {
 	msg := strings.ToLower(err.Error())
 	for _, s := range []string{"tls", "x509", "certificate", "handshake"} {
 		if strings.Contains(msg, s) {
 			return "check the node's TLS settings: CACert must sign the server certificate, ServerName must match it, and Cert/Key must be a client certificate the daemon's CA accepts"
 		}
+	}
+	if tls {
+		// TLS 1.3 reports a refused client certificate after the handshake, so the
+		// client may see only a broken connection.
+		return "is buildkitd running there, and do the node's TLS settings match it: CA, ServerName, client Cert/Key?"
 	}
 	return "is buildkitd running there and listening on that address?"
 }
