@@ -147,7 +147,8 @@ type GHA struct {
 	// Version is the cache API version, 1 or 2. Default: 2 when
 	// $ACTIONS_CACHE_SERVICE_V2 is true, else the daemon's choice from the URL.
 	Version int `json:"version,omitempty"`
-	// Timeout bounds the import or export. Default: the daemon's (10m).
+	// Timeout bounds the import or export (in JSON: nanoseconds). Default: the
+	// daemon's (10m).
 	Timeout time.Duration `json:"timeout,omitempty"`
 	// Repository ("owner/name") and GHToken let BuildKit check cache keys through the
 	// GitHub REST API instead of the rate-limited cache API. Default: not used.

@@ -103,7 +103,7 @@ func durationField(key string, p *time.Duration) field {
 }
 
 func parseBool(key, v string) (bool, error) {
-	if v == "" { // BuildKit reads a bare key as true for its boolean switches
+	if v == "" && key == "force-compression" { // BuildKit reads it empty as true
 		return true, nil
 	}
 	b, err := strconv.ParseBool(v)

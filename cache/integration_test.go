@@ -204,9 +204,8 @@ const ranMarker = "multiarch-step-ran"
 type stepCounter struct {
 	mu       sync.Mutex
 	platform map[digest.Digest]string // RUN vertex -> platform
-
-	done map[digest.Digest]bool // completed without error
-	ran  map[digest.Digest]bool // printed ranMarker
+	done     map[digest.Digest]bool   // completed without error
+	ran      map[digest.Digest]bool   // printed ranMarker
 }
 
 // add records s; platform is "" when the platform is in the vertex names.
