@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -137,4 +138,43 @@ func layerReader(path string) (io.ReadCloser, error) {
 		return nil, err
 	}
 	return ls[0].Uncompressed()
+}
+
+// TestRootfsCancel starts a real mmdebstrap and cancels it: Rootfs must return the
+// context's error promptly and leave nothing in the cache folder, so the next run
+// starts clean instead of taking a truncated layer for a cached one.
+func TestRootfsCancel(t *testing.T) {
+	_, err := exec.LookPath("mmdebstrap")
+	testenv.Require(t, err == nil, "mmdebstrap is not installed", testenv.SetupHint)
+	testenv.Require(t, os.Geteuid() == 0, "mmdebstrap's root mode needs root", "run the tests as root")
+
+	dir := t.TempDir()
+	c := Config{CacheDir: dir}
+	tmp := t.TempDir() // mmdebstrap's own temporary root goes here
+	t.Setenv("TMPDIR", tmp)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	start := time.Now()
+	_, err = c.Rootfs(ctx, ocispec.Platform{OS: "linux", Architecture: "amd64"})
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Rootfs after cancellation = %v, want context.DeadlineExceeded", err)
+	}
+	if d := time.Since(start); d > 45*time.Second {
+		t.Errorf("Rootfs took %s to return after its context ended", d)
+	}
+	leftovers, _ := filepath.Glob(filepath.Join(dir, "*", "*"))
+	if len(leftovers) != 0 {
+		t.Errorf("cancelled Rootfs left files in the cache: %v", leftovers)
+	}
+	// mmdebstrap got the chance to clean up: no mounts, no temporary root left behind.
+	mounts, err := os.ReadFile("/proc/mounts")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(mounts), tmp) {
+		t.Errorf("cancelled mmdebstrap left mounts under %s", tmp)
+	}
+	if left, _ := filepath.Glob(filepath.Join(tmp, "mmdebstrap.*")); len(left) != 0 {
+		t.Errorf("cancelled mmdebstrap left its temporary root: %v", left)
+	}
 }

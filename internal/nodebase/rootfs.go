@@ -134,7 +134,12 @@ func (c Config) mmdebstrap(ctx context.Context, arch, dst string) (err error) {
 	cmd := exec.CommandContext(ctx, "mmdebstrap", c.mmdebstrapArgs(arch)...)
 	cmd.Stderr = stderr
 	cmd.Env = append(os.Environ(), "LC_ALL=C.UTF-8")
-	cmd.WaitDelay = 10 * time.Second
+	// On cancellation ask mmdebstrap to clean up (unmount and remove its temporary root)
+	// before it is killed. Its main process only waits for its setup process, which is
+	// the one that cleans up: signal the whole process group, as Ctrl-C would.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM) }
+	cmd.WaitDelay = time.Minute
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		return err
