@@ -299,12 +299,17 @@ func blobFields(prefix, manifests, blobs, name *string) []field {
 	}
 }
 
+// manifestName is n or BuildKit's default manifest name.
+func manifestName(n string) string {
+	if n == "" {
+		return "buildkit"
+	}
+	return n
+}
+
 // scopedName suffixes every ";"-separated manifest name (default "buildkit").
 func scopedName(n, suffix string) string {
-	if n == "" {
-		n = "buildkit"
-	}
-	names := strings.Split(n, ";")
+	names := strings.Split(manifestName(n), ";")
 	for i := range names {
 		names[i] += "-" + suffix
 	}

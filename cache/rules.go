@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 )
@@ -21,7 +22,8 @@ import (
 //   - inline is export only ([ErrInlineImport]) and supports only mode=min
 //     ([ErrInlineMode]); an export's mode otherwise defaults to max;
 //   - exporting to both a registry and gha is refused unless AllowMixedExports
-//     ([ErrMixedExports]).
+//     ([ErrMixedExports]);
+//   - two exports may not write the same place ([ErrInvalidValue]).
 //
 // Whether the daemon has each backend is checked separately, against the daemon:
 // see [Probe] and [Config.CheckSupport].
@@ -37,9 +39,16 @@ func (c Config) validate(getenv func(string) string) error {
 		}
 	}
 	var registry, gha = -1, -1
+	places := map[string]int{}
 	for i, e := range c.Export {
 		if err := e.validate(exporting, getenv); err != nil {
 			errs = append(errs, &EntryError{Export: true, Index: i, Type: e.Type(), Err: err})
+		} else if p := e.place(getenv); p != "" {
+			if j, dup := places[p]; dup {
+				errs = append(errs, &EntryError{Export: true, Index: i, Type: e.Type(), Err: fmt.Errorf(
+					"%w: exports %d and %d both write %s, so one would overwrite the other; remove one or give it another place", ErrInvalidValue, j, i, p)})
+			}
+			places[p] = i
 		}
 		switch e.Type() {
 		case TypeRegistry:
@@ -112,4 +121,27 @@ func (e Entry) exportMode() Mode {
 		return ""
 	}
 	return ModeMax
+}
+
+// place names where an export writes, to find two exports that overwrite each other.
+func (e Entry) place(getenv func(string) string) string {
+	b, err := e.resolved(getenv)
+	if err != nil {
+		return ""
+	}
+	switch b := b.(type) {
+	case *Registry:
+		return "registry ref " + b.Ref
+	case *GHA:
+		return "gha scope " + b.scopeName()
+	case *Local:
+		return "local directory " + filepath.Clean(b.Dir) + " tag " + b.Tag
+	case *Inline:
+		return "the inline cache"
+	case *S3:
+		return "s3 " + b.EndpointURL + " bucket " + b.Bucket + " " + b.Prefix + " name " + manifestName(b.Name)
+	case *AzBlob:
+		return "azblob " + b.AccountURL + " container " + b.Container + " " + b.Prefix + " name " + manifestName(b.Name)
+	}
+	return ""
 }

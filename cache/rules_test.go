@@ -51,6 +51,10 @@ func TestValidate(t *testing.T) {
 		{name: "attr duplicates mode", cfg: Config{Export: []Entry{{Registry: reg, Attrs: map[string]string{"mode": "min"}}}}, wantErr: ErrInvalidValue, mention: "typed field"},
 		{name: "attr upper case key", cfg: Config{Export: []Entry{{Registry: reg, Attrs: map[string]string{"Knob": "1"}}}}, wantErr: ErrInvalidValue, mention: "lower case"},
 		{name: "line break in a value", cfg: Config{Export: []Entry{{GHA: &GHA{URL: "u", Token: "t", Scope: "a\nb"}}}}, wantErr: ErrInvalidValue, mention: "line break"},
+		{name: "two exports to one ref", cfg: Config{Export: []Entry{{Registry: reg}, {Registry: &Registry{Ref: reg.Ref}, Mode: ModeMin}}}, wantErr: ErrInvalidValue, mention: "exports 0 and 1 both write registry ref r.example/app:cache"},
+		{name: "two exports to one gha scope", cfg: Config{Export: []Entry{{GHA: ghaOK}, {GHA: &GHA{Scope: "buildkit", URL: "u", Token: "t"}}}}, wantErr: ErrInvalidValue, mention: "gha scope buildkit"},
+		{name: "two local exports to one dir", cfg: Config{Export: []Entry{{Local: &Local{Dir: "/c/"}}, {Local: &Local{Dir: "/c"}}}}, wantErr: ErrInvalidValue, mention: "local directory /c"},
+		{name: "two exports to other places", cfg: Config{Export: []Entry{{Registry: reg}, {Registry: &Registry{Ref: "r.example/app:cache2"}}, {Local: &Local{Dir: "/c", Tag: "a"}}, {Local: &Local{Dir: "/c", Tag: "b"}}}}},
 		{name: "unmodelled attr passes", cfg: Config{Export: []Entry{{GHA: ghaOK, Attrs: map[string]string{"future": "x"}}}}},
 	}
 	for _, tt := range tests {
