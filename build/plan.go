@@ -33,6 +33,8 @@ func (b *Builder) Plan(plats []ocispec.Platform) ([]Assignment, error) {
 // on the same daemon (running smoke tests there, asking it about its cache support).
 // It is owned by the Builder: do not close it. Nil when no node has that name.
 func (b *Builder) Client(name string) *client.Client {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
 	for _, n := range b.nodes {
 		if n.info.Name == name {
 			return n.c
