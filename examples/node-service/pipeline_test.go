@@ -159,6 +159,7 @@ func TestGoodVariant(t *testing.T) {
 	if !out.Report.Passed() {
 		t.Fatalf("smoke report did not pass:\n%s", reportText(out))
 	}
+	logCommandRatios(t, out.Report)
 	for _, tr := range out.Report.Targets {
 		names := map[string]bool{}
 		for _, r := range tr.Results {
@@ -352,4 +353,28 @@ func mustRef(t *testing.T, s string) name.Reference {
 		t.Fatalf("reference %q: %v", s, err)
 	}
 	return r
+}
+
+// logCommandRatios logs, for each smoke command, its linux/arm64 (emulated) time over
+// its linux/amd64 (native) time.
+func logCommandRatios(t *testing.T, r *smoke.Report) {
+	t.Helper()
+	byName := map[string]map[string]time.Duration{}
+	for _, tr := range r.Targets {
+		for _, res := range tr.Results {
+			if res.Kind != smoke.KindCommand {
+				continue
+			}
+			if byName[res.Name] == nil {
+				byName[res.Name] = map[string]time.Duration{}
+			}
+			byName[res.Name][tr.Platform.Architecture] = time.Duration(res.Duration)
+		}
+	}
+	for n, d := range byName {
+		if d["amd64"] > 0 && d["arm64"] > 0 {
+			t.Logf("smoke command %q: linux/amd64 %s, linux/arm64 %s: ratio %.1f", n,
+				d["amd64"].Round(time.Millisecond), d["arm64"].Round(time.Millisecond), float64(d["arm64"])/float64(d["amd64"]))
+		}
+	}
 }
