@@ -77,6 +77,16 @@ fileTests:
 				t.Errorf("digest-%s = %q: want an image in %s", p, d, repo)
 			}
 		}
+		// -cache-to reached BuildKit: the registry cache was exported (one ref per
+		// platform, derived from the one given).
+		cacheRepo, err := name.NewRepository(e.Registry + "/ci/cache")
+		if err != nil {
+			t.Fatal(err)
+		}
+		cacheTags, err := remote.List(cacheRepo, remote.WithContext(ctx))
+		if err != nil || len(cacheTags) != 2 || !strings.HasPrefix(cacheTags[0], "buildcache") || !strings.HasPrefix(cacheTags[1], "buildcache") {
+			t.Errorf("cache repository %s: tags %q, err %v: want the build cache exported, one buildcache* ref per platform", cacheRepo, cacheTags, err)
+		}
 		b, err := os.ReadFile(metaFile)
 		if err != nil {
 			t.Fatal(err)
