@@ -48,6 +48,7 @@ func isStep(name string) bool {
 type tracker struct {
 	mu        sync.Mutex
 	steps     map[digest.Digest]*client.Vertex
+	cached    map[digest.Digest]bool // steps BuildKit ever reported as cache hits
 	logs      map[digest.Digest][]byte // the last logTail bytes of each vertex's output
 	failed    string
 	failedLog []byte
@@ -57,7 +58,7 @@ type tracker struct {
 const logTail = 2 << 10
 
 func newTracker() *tracker {
-	return &tracker{steps: map[digest.Digest]*client.Vertex{}, logs: map[digest.Digest][]byte{}}
+	return &tracker{steps: map[digest.Digest]*client.Vertex{}, cached: map[digest.Digest]bool{}, logs: map[digest.Digest][]byte{}}
 }
 
 func (t *tracker) update(s *client.SolveStatus) {
@@ -77,6 +78,10 @@ func (t *tracker) update(s *client.SolveStatus) {
 		}
 		if isStep(v.Name) {
 			t.steps[v.Digest] = v
+			// A hit from an imported (registry) cache is reported Cached once, then
+			// updated again without the flag while its layers are fetched: the hit
+			// must stick, or warm builds look cold.
+			t.cached[v.Digest] = t.cached[v.Digest] || v.Cached
 		}
 	}
 }
@@ -85,10 +90,10 @@ func (t *tracker) stats() CacheStats {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	var cs CacheStats
-	for _, v := range t.steps {
+	for d, v := range t.steps {
 		switch {
 		case v.Completed == nil || v.Error != "":
-		case v.Cached:
+		case t.cached[d]:
 			cs.Cached++
 		default:
 			cs.Executed++

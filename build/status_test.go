@@ -68,6 +68,13 @@ func TestTrackerStats(t *testing.T) {
 	if got, want := tr.stats(), (CacheStats{Cached: 1, Executed: 1}); got != want {
 		t.Errorf("stats = %+v, want %+v (failed steps count as neither)", got, want)
 	}
+	// A hit from an imported registry cache: reported Cached, then completed by a later
+	// update without the flag while its layers are pulled. It stays a hit.
+	tr.update(&client.SolveStatus{Vertexes: []*client.Vertex{v("[5/5] RUN from-registry-cache", true, false, "")}})
+	tr.update(&client.SolveStatus{Vertexes: []*client.Vertex{v("[5/5] RUN from-registry-cache", false, true, "")}})
+	if got, want := tr.stats(), (CacheStats{Cached: 2, Executed: 1}); got != want {
+		t.Errorf("after a registry cache hit: stats = %+v, want %+v", got, want)
+	}
 	if got, log := tr.failedStep(); got != "[4/4] RUN false" || log != "" {
 		t.Errorf("failed step %q (log %q), want [4/4] RUN false without output", got, log)
 	}
