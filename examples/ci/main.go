@@ -7,7 +7,9 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
+	"text/tabwriter"
 
 	"github.com/multiarch-sdk/multiarch"
 )
@@ -39,7 +41,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if res == nil {
 		return runErr
 	}
-	errs := []error{runErr, res.WriteSummary(stdout)}
+	errs := []error{runErr}
+	if res.DryRun {
+		errs = append(errs, writePlan(stdout, res))
+	} else {
+		errs = append(errs, res.WriteSummary(stdout))
+	}
 	if c.Outputs != "" {
 		kv, err := outputs(c, res)
 		if err == nil {
@@ -54,6 +61,17 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		errs = append(errs, writeMetadataFile(c.MetadataFile, res))
 	}
 	return errors.Join(errs...)
+}
+
+// writePlan writes a dry run's plan: where each platform would build, how, and with
+// which cache refs.
+func writePlan(w io.Writer, res *multiarch.Result) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "PLAN\tNODE\tRUNS\tCACHE FROM\tCACHE TO")
+	for _, p := range res.Plan {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", p.Platform, p.Node, runs(p.Emulated), strings.Join(p.CacheImports, " "), strings.Join(p.CacheExports, " "))
+	}
+	return tw.Flush()
 }
 
 func writeMetadataFile(name string, res *multiarch.Result) error {

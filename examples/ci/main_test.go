@@ -361,7 +361,9 @@ func TestWriteOutputsDelimiter(t *testing.T) {
 func TestWriteSummary(t *testing.T) {
 	pr := published()
 	pr.Index.Tags = nil
-	dry := &multiarch.Result{Repository: "ghcr.io/acme/app", DryRun: true}
+	dry := &multiarch.Result{Repository: "ghcr.io/acme/app", DryRun: true, Plan: []multiarch.PlannedPlatform{
+		{Platform: "linux/arm64", Node: "local", Emulated: true, CacheImports: []string{"registry ref=r:c-linux-arm64"}, CacheExports: []string{"registry ref=r:c-linux-arm64"}},
+	}}
 	pipes := failedSmoke()
 	pipes.Failed.Error = "exit status 1 | pipe"
 	for _, tc := range []struct {
@@ -385,7 +387,11 @@ func TestWriteSummary(t *testing.T) {
 			"- ❌ linux/arm64 command `arch`: stdout does not match ^aarch64\\|arm64$",
 			"**Not published**: the smoke step failed for linux/arm64; no tag was written.",
 		}},
-		{"dry run", &config{Event: "push", Computed: []string{"main"}}, dry, []string{"**Dry run**: nothing was built or pushed; would tag `main`."}},
+		{"dry run", &config{Event: "push", Computed: []string{"main"}}, dry, []string{
+			"| Platform | Node | Runs | Cache imports | Cache exports |",
+			"| linux/arm64 | local | emulated (QEMU) | registry ref=r:c-linux-arm64 | registry ref=r:c-linux-arm64 |",
+			"**Dry run**: nothing was built or pushed; would tag `main`.",
+		}},
 		{"error text kept in a code block", &config{Event: "push"}, pipes, []string{"```\nexit status 1 | pipe\n```"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -426,6 +432,34 @@ func TestRunFailureStillWritesOutputs(t *testing.T) {
 		t.Errorf("step summary:\n%s", b)
 	}
 	if !strings.Contains(stdout.String(), "NOT PUBLISHED: plan step failed") {
+		t.Errorf("stdout:\n%s", stdout.String())
+	}
+}
+
+// TestRunDryRun is what the workflow does for a pull request from a fork: plan only,
+// with a daemon that is not started, nothing pushed.
+func TestRunDryRun(t *testing.T) {
+	out, summary := actions(t, "pull_request", "refs/pull/7/merge", sha, onPR)
+	var stdout, stderr bytes.Buffer
+	args := []string{"-dry-run", "-buildkitd", "/nonexistent/buildkitd", "-context", t.TempDir(), "-progress", "none",
+		"-cache-to", "type=registry,ref=ghcr.io/acme/app:buildcache,mode=max"}
+	if err := run(context.Background(), args, os.Getenv, &stdout, &stderr); err != nil {
+		t.Fatalf("dry run: %v\n%s", err, stderr.String())
+	}
+	got := readOutputs(t, out)
+	if got["tagged"] != "false" || got["digest"] != "" || got["failed-step"] != "" {
+		t.Errorf("outputs %q: want nothing pushed, nothing failed", got)
+	}
+	b, err := os.ReadFile(summary)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"| linux/amd64 | local |", "| linux/arm64 | local |", "ghcr.io/acme/app:buildcache-linux-arm64", "**Dry run**", "`pr-7`"} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("step summary lacks %q:\n%s", want, b)
+		}
+	}
+	if !strings.Contains(stdout.String(), "PLAN") {
 		t.Errorf("stdout:\n%s", stdout.String())
 	}
 }

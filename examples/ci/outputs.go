@@ -101,20 +101,28 @@ func randomHex() string {
 // platform, then what was published, or why nothing was tagged.
 func writeSummary(w io.Writer, c *config, res *multiarch.Result) error {
 	var b strings.Builder
-	fmt.Fprintf(&b, "### multiarch: `%s` (%s)\n\n", res.Repository, c.Event)
+	fmt.Fprintf(&b, "### multiarch: `%s`", res.Repository)
+	if c.Event != "" {
+		fmt.Fprintf(&b, " (%s)", c.Event)
+	}
+	b.WriteString("\n\n")
+	if res.DryRun && len(res.Plan) > 0 {
+		b.WriteString("| Platform | Node | Runs | Cache imports | Cache exports |\n| --- | --- | --- | --- | --- |\n")
+		for _, p := range res.Plan {
+			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", p.Platform, cell(p.Node), runs(p.Emulated),
+				cell(strings.Join(p.CacheImports, "<br>")), cell(strings.Join(p.CacheExports, "<br>")))
+		}
+		b.WriteString("\n")
+	}
 	if len(res.Images) > 0 {
 		b.WriteString("| Platform | Digest | Node | Runs | Build | Cached steps | Smoke |\n")
 		b.WriteString("| --- | --- | --- | --- | --- | --- | --- |\n")
 		for _, img := range res.Images {
-			runs := "native"
-			if img.Emulated {
-				runs = "emulated (QEMU)"
-			}
 			sm := "not run"
 			if res.Smoke != nil {
 				sm = map[bool]string{true: "✅ passed", false: "❌ failed"}[img.SmokePassed]
 			}
-			fmt.Fprintf(&b, "| %s | `%s` | %s | %s | %s | %d/%d | %s |\n", img.Platform, img.Digest, cell(img.Node), runs,
+			fmt.Fprintf(&b, "| %s | `%s` | %s | %s | %s | %d/%d | %s |\n", img.Platform, img.Digest, cell(img.Node), runs(img.Emulated),
 				img.Duration.Round(10*time.Millisecond), img.Cache.Cached, img.Cache.Cached+img.Cache.Executed, sm)
 		}
 		b.WriteString("\n")
@@ -149,6 +157,13 @@ func writeSummary(w io.Writer, c *config, res *multiarch.Result) error {
 	fmt.Fprintf(&b, "\nTook %s.\n", res.Duration.Round(10*time.Millisecond))
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+func runs(emulated bool) string {
+	if emulated {
+		return "emulated (QEMU)"
+	}
+	return "native"
 }
 
 // cell makes s safe inside a Markdown table cell or list item: one line, no pipe.
