@@ -8,6 +8,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/containerd/platforms"
@@ -17,6 +18,8 @@ import (
 	_ "github.com/moby/buildkit/client/connhelper/kubepod"         // registers kube-pod://
 	"github.com/moby/buildkit/util/appdefaults"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/multiarch-sdk/multiarch/cache"
 )
 
 // Node is one BuildKit daemon of a fleet.
@@ -151,6 +154,23 @@ func (n Node) clientOpts() []client.ClientOpt {
 type node struct {
 	info NodeInfo
 	c    *client.Client
+
+	cacheOnce    sync.Once // cacheSupport is asked once per node, on the first build with a cache
+	cacheSupport cache.Support
+	cacheErr     error
+}
+
+// checkCache reports a cache backend of cfg that the node's daemon lacks, before any
+// build work. The daemon is asked once (cache.Probe) and the answer kept.
+func (nd *node) checkCache(ctx context.Context, cfg cache.Config) error {
+	nd.cacheOnce.Do(func() { nd.cacheSupport, nd.cacheErr = cache.Probe(ctx, nd.c) })
+	if nd.cacheErr != nil {
+		return fmt.Errorf("node %q: ask which cache backends it has: %w", nd.info.Name, nd.cacheErr)
+	}
+	if err := cfg.CheckSupport(nd.cacheSupport); err != nil {
+		return fmt.Errorf("%w: node %q: %w", ErrInvalidRequest, nd.info.Name, err)
+	}
+	return nil
 }
 
 // connect dials the node and lists its workers, bounded by timeout.

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/multiarch-sdk/multiarch/cache"
 )
 
 func TestDefaultAddress(t *testing.T) {
@@ -87,5 +89,31 @@ func TestNewRejectsDuplicateNames(t *testing.T) {
 	_, err := New(context.Background(), []Node{{Name: "a", Address: "unix:///x.sock"}, {Name: "a", Address: "unix:///y.sock"}})
 	if err == nil || !strings.Contains(err.Error(), `two nodes are named "a"`) {
 		t.Errorf("err = %v, want the duplicate name reported", err)
+	}
+}
+
+func TestCheckCacheRefusesBackendTheNodeLacks(t *testing.T) {
+	nd := &node{info: NodeInfo{Node: Node{Name: "old"}}}
+	// What cache.Probe found on an old daemon: registry and local, no s3.
+	nd.cacheOnce.Do(func() {
+		nd.cacheSupport = cache.Support{Version: "v0.10.0", Exporters: []cache.Type{cache.TypeRegistry, cache.TypeLocal}, Probed: true}
+	})
+	ok, err := cache.ParseFlags([]string{"type=registry,ref=r.example/app:cache"}, []string{"type=local,dest=/tmp/c"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := nd.checkCache(context.Background(), ok); err != nil {
+		t.Errorf("supported backends: %v", err)
+	}
+	bad, err := cache.ParseFlags(nil, []string{"type=s3,region=eu-west-1,bucket=b"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = nd.checkCache(context.Background(), bad)
+	if !errors.Is(err, ErrInvalidRequest) || !errors.Is(err, cache.ErrUnsupported) {
+		t.Fatalf("err = %v, want ErrInvalidRequest wrapping cache.ErrUnsupported", err)
+	}
+	if !strings.Contains(err.Error(), `node "old"`) || !strings.Contains(err.Error(), "s3") {
+		t.Errorf("err = %v, want the node and the backend named", err)
 	}
 }

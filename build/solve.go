@@ -62,6 +62,17 @@ func (b *Builder) Build(ctx context.Context, req Request) (*Result, error) {
 	for _, a := range plan {
 		b.logger.Info("platform routed", "platform", platforms.Format(a.Platform), "node", nodes[a.Node].Name, "emulated", a.Emulated)
 	}
+	if len(req.Cache.Import)+len(req.Cache.Export) > 0 {
+		checked := map[int]bool{}
+		for _, a := range plan {
+			if !checked[a.Node] {
+				checked[a.Node] = true
+				if err := b.nodes[a.Node].checkCache(ctx, req.Cache); err != nil {
+					return nil, err
+				}
+			}
+		}
+	}
 
 	var display chan *client.SolveStatus
 	var displayDone chan error

@@ -48,7 +48,7 @@ func isStep(name string) bool {
 type tracker struct {
 	mu        sync.Mutex
 	steps     map[digest.Digest]*client.Vertex
-	cached    map[digest.Digest]bool // steps BuildKit ever reported as cache hits
+	cached    map[digest.Digest]bool   // steps BuildKit ever reported as cache hits
 	logs      map[digest.Digest][]byte // the last logTail bytes of each vertex's output
 	failed    string
 	failedLog []byte
