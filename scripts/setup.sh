@@ -78,9 +78,7 @@ done
 if [ ! -e /proc/sys/fs/binfmt_misc/register ]; then
   mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc
 fi
-if [ -d "$repo/internal/tools/binfmt" ]; then
-  (cd "$repo" && go run ./internal/tools/binfmt install linux/arm64)
-fi
+(cd "$repo" && go run ./internal/tools/binfmt install linux/arm64)
 
 log "ready: buildkitd $bkver, $(ls "$debs" | wc -l) base packages, binfmt_misc mounted"
 
