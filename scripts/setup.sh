@@ -12,6 +12,7 @@
 #      from which the test environment makes its offline base images.
 #   4. binfmt_misc mounted, and QEMU registered for linux/arm64 by the project's own
 #      qemu package (internal/tools/binfmt).
+#   5. Node.js base root filesystems for examples/node-service (internal/nodebase).
 #
 # Environment: MULTIARCH_CACHE (default /var/cache/multiarch).
 set -euo pipefail
@@ -74,10 +75,8 @@ for a in amd64 arm64; do
   fi
 done
 
-# 4. binfmt_misc and QEMU for arm64, through the project's own qemu package.
-if [ ! -e /proc/sys/fs/binfmt_misc/register ]; then
-  mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc
-fi
+# 4. binfmt_misc and QEMU for arm64, through the project's own qemu package: it mounts
+#    binfmt_misc when needed, registers qemu-aarch64 with flags F and P, and probes it.
 (cd "$repo" && go run ./internal/tools/binfmt install linux/arm64)
 
 log "ready: buildkitd $bkver, $(ls "$debs" | wc -l) base packages, binfmt_misc mounted"
