@@ -76,7 +76,7 @@ type rawFlags struct {
 	cacheFrom, cacheTo, extraTags, insecure                         listFlag
 	args, labels                                                    mapFlag
 	nodes                                                           nodeFlag
-	noSHA, noScan, dryRun                                           bool
+	noSHA, noScan, dryRun, prCacheTo                                bool
 }
 
 // newFlagSet declares the program's flags, into c and f; getenv gives the defaults
@@ -97,6 +97,7 @@ func newFlagSet(c *config, f *rawFlags, getenv func(string) string) *flag.FlagSe
 	fs.StringVar(&f.buildkitd, "buildkitd", "", "start this buildkitd binary for the run when no -node is given (needs root)")
 	fs.Var(&f.cacheFrom, "cache-from", "cache to import, buildx CSV such as `type=registry,ref=REF` (repeatable)")
 	fs.Var(&f.cacheTo, "cache-to", "cache to export, buildx CSV such as `type=registry,ref=REF,mode=max` (repeatable)")
+	fs.BoolVar(&f.prCacheTo, "pr-cache-to", false, "also export the cache on pull requests (default: import only, so a pull request cannot write the cache that releases build from)")
 	fs.StringVar(&f.smokeFile, "smoke", "", "smoke suite, YAML or JSON (default: only the ELF architecture scan)")
 	fs.BoolVar(&f.noScan, "no-scan", false, "skip the ELF architecture scan")
 	fs.Var(&f.extraTags, "tag", "extra tag written with the computed ones (repeatable)")
@@ -186,6 +187,9 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 	}
 	if err != nil {
 		return nil, fmt.Errorf("%w: -cache-from/-cache-to: %w", errUsage, err)
+	}
+	if c.PullRequest && !f.prCacheTo {
+		p.Cache.Export = nil
 	}
 	if f.smokeFile != "" {
 		if p.Smoke, err = smoke.Load(f.smokeFile); err != nil {

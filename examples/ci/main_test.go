@@ -60,28 +60,39 @@ func TestParseConfigFromActions(t *testing.T) {
 		wantPR                    bool
 		wantComputed              []string
 		wantTags                  []string // written; nil on a pull request
+		wantCacheExports          int
 	}{{
 		name: "push to the default branch", event: "push", ref: "refs/heads/main", payload: onMain,
-		wantRepo:     "ghcr.io/acme/app",
-		wantComputed: []string{"main", "sha-0123456", "latest"},
-		wantTags:     []string{"main", "sha-0123456", "latest"},
+		wantRepo:         "ghcr.io/acme/app",
+		wantComputed:     []string{"main", "sha-0123456", "latest"},
+		wantTags:         []string{"main", "sha-0123456", "latest"},
+		wantCacheExports: 1,
 	}, {
 		name: "release tag", event: "push", ref: "refs/tags/v1.2.3", payload: onMain,
-		args:         []string{"-repository", "registry.example.com/team/app", "-no-sha-tag"},
-		wantRepo:     "registry.example.com/team/app",
-		wantComputed: []string{"1.2.3", "1.2", "1"},
-		wantTags:     []string{"1.2.3", "1.2", "1"},
+		args:             []string{"-repository", "registry.example.com/team/app", "-no-sha-tag"},
+		wantRepo:         "registry.example.com/team/app",
+		wantComputed:     []string{"1.2.3", "1.2", "1"},
+		wantTags:         []string{"1.2.3", "1.2", "1"},
+		wantCacheExports: 1,
 	}, {
 		name: "feature branch with prefix and an extra tag", event: "push", ref: "refs/heads/feat/x", payload: onMain,
-		args:         []string{"-tag-prefix", "app-", "-tag", "nightly"},
-		wantRepo:     "ghcr.io/acme/app",
-		wantComputed: []string{"app-feat-x", "app-sha-0123456", "nightly"},
-		wantTags:     []string{"app-feat-x", "app-sha-0123456", "nightly"},
+		args:             []string{"-tag-prefix", "app-", "-tag", "nightly"},
+		wantRepo:         "ghcr.io/acme/app",
+		wantComputed:     []string{"app-feat-x", "app-sha-0123456", "nightly"},
+		wantTags:         []string{"app-feat-x", "app-sha-0123456", "nightly"},
+		wantCacheExports: 1,
 	}, {
-		name: "pull request builds but tags nothing", event: "pull_request", ref: "refs/pull/7/merge", payload: onPR,
+		name: "pull request builds but tags nothing and imports the cache only", event: "pull_request", ref: "refs/pull/7/merge", payload: onPR,
 		wantRepo:     "ghcr.io/acme/app",
 		wantPR:       true,
 		wantComputed: []string{"pr-7", "sha-fedcba9"},
+	}, {
+		name: "pull request exporting the cache when asked", event: "pull_request", ref: "refs/pull/7/merge", payload: onPR,
+		args:             []string{"-pr-cache-to"},
+		wantRepo:         "ghcr.io/acme/app",
+		wantPR:           true,
+		wantComputed:     []string{"pr-7", "sha-fedcba9"},
+		wantCacheExports: 1,
 	}, {
 		name: "pull request from a fork pushes to a scratch repository", event: "pull_request_target", ref: "refs/pull/7/merge", payload: onPR,
 		args:         []string{"-pr-repository", "ghcr.io/acme/app-pr"},
@@ -91,11 +102,15 @@ func TestParseConfigFromActions(t *testing.T) {
 	}} {
 		t.Run(tc.name, func(t *testing.T) {
 			actions(t, tc.event, tc.ref, sha, tc.payload)
-			c, err := parseConfig(tc.args, os.Getenv, &bytes.Buffer{})
+			cacheFlags := []string{"-cache-from", "type=registry,ref=ghcr.io/acme/app:cache", "-cache-to", "type=registry,ref=ghcr.io/acme/app:cache,mode=max"}
+			c, err := parseConfig(append(cacheFlags, tc.args...), os.Getenv, &bytes.Buffer{})
 			if err != nil {
 				t.Fatal(err)
 			}
 			p := c.Pipeline
+			if len(p.Cache.Import) != 1 || len(p.Cache.Export) != tc.wantCacheExports {
+				t.Errorf("cache %+v: want the import and %d export(s)", p.Cache, tc.wantCacheExports)
+			}
 			if p.Repository != tc.wantRepo || c.PullRequest != tc.wantPR || c.Event != tc.event {
 				t.Errorf("repository %q, pull request %t, event %q; want %q, %t, %q", p.Repository, c.PullRequest, c.Event, tc.wantRepo, tc.wantPR, tc.event)
 			}
@@ -437,12 +452,13 @@ func TestRunFailureStillWritesOutputs(t *testing.T) {
 }
 
 // TestRunDryRun is what the workflow does for a pull request from a fork: plan only,
-// with a daemon that is not started, nothing pushed.
+// with a daemon that is not started, nothing pushed; the cache is imported, not
+// exported.
 func TestRunDryRun(t *testing.T) {
 	out, summary := actions(t, "pull_request", "refs/pull/7/merge", sha, onPR)
 	var stdout, stderr bytes.Buffer
 	args := []string{"-dry-run", "-buildkitd", "/nonexistent/buildkitd", "-context", t.TempDir(), "-progress", "none",
-		"-cache-to", "type=registry,ref=ghcr.io/acme/app:buildcache,mode=max"}
+		"-cache-from", "type=registry,ref=ghcr.io/acme/app:buildcache", "-cache-to", "type=registry,ref=ghcr.io/acme/app:buildcache,mode=max"}
 	if err := run(context.Background(), args, os.Getenv, &stdout, &stderr); err != nil {
 		t.Fatalf("dry run: %v\n%s", err, stderr.String())
 	}
@@ -454,7 +470,7 @@ func TestRunDryRun(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"| linux/amd64 | local |", "| linux/arm64 | local |", "ghcr.io/acme/app:buildcache-linux-arm64", "**Dry run**", "`pr-7`"} {
+	for _, want := range []string{"| linux/amd64 | local |", "| linux/arm64 | local |", "registry ref=ghcr.io/acme/app:buildcache |  |", "**Dry run**", "`pr-7`"} {
 		if !strings.Contains(string(b), want) {
 			t.Errorf("step summary lacks %q:\n%s", want, b)
 		}
