@@ -25,10 +25,9 @@
 // tests run the pushed images, so they must be in a registry), and reports the digest.
 // No tag moves, so nothing a deploy pulls by tag changes. The cache is imported but
 // not exported (-pr-cache-to exports it too): code under review must not write the
-// cache that release builds read. Pull requests from forks get
-// no write token: point -pr-repository at a scratch repository they may push to, or
-// pass -dry-run to only plan. Any other event (push, release, workflow_dispatch,
-// schedule) tags.
+// cache that release builds read. Pull requests from forks get no write token: point
+// -pr-repository at a scratch repository they may push to, or pass -dry-run to only
+// plan. Any other event (push, release, workflow_dispatch, schedule) tags.
 //
 // # Running it
 //
