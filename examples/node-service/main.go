@@ -9,27 +9,27 @@
 // the classic mistake: the deps stage on $BUILDPLATFORM, so every image gets the build
 // machine's addon. smoke.yaml is the smoke test every platform image must pass.
 //
-// The program composes the SDK's packages: build.Builder builds linux/amd64 and
-// linux/arm64 in parallel and pushes each by digest; smoke.Run loads the addon, runs the
-// service's HTTP check and scans every ELF file of each image; only then manifest
-// assembles, verifies and publishes the index under its tag. The broken variant is
-// refused before anything is tagged.
+// The program runs the SDK's multiarch.Pipeline (see NewPipeline): QEMU registered if
+// needed, linux/amd64 and linux/arm64 built in parallel and pushed by digest, each image
+// smoke-tested (the addon loads, the service's HTTP check passes) and scanned for ELF
+// files of the wrong architecture, and only then the index published under its tag.
+// The broken variant is refused before anything is tagged.
 //
 // With no public registry, the Node.js base images are made from Debian packages by
 // internal/nodebase (cached under /var/cache/multiarch/node-base) and pushed next to
 // the service, unless -base names an existing one:
 //
 //	sudo scripts/setup.sh    # buildkitd, QEMU, mmdebstrap
-//	go run ./examples/node-service -registry 127.0.0.1:5000 -buildkit unix:///run/buildkit/buildkitd.sock
+//	go run ./examples/node-service -registry 127.0.0.1:5000     # starts its own buildkitd
 //	go run ./examples/node-service -registry 127.0.0.1:5000 -dockerfile broken.Dockerfile  # exits 1
+//	go run ./examples/node-service -registry 127.0.0.1:5000 -buildkit unix:///run/buildkit/buildkitd.sock
 //
-// The buildkitd must reach the registry (plain HTTP for a loopback registry:
-// `[registry."127.0.0.1:5000"] http = true` in buildkitd.toml).
+// A buildkitd given with -buildkit must reach the registry (plain HTTP for a loopback
+// registry: `[registry."127.0.0.1:5000"] http = true` in buildkitd.toml).
 package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -37,17 +37,13 @@ import (
 	"path/filepath"
 	"runtime"
 
-	"github.com/containerd/platforms"
-
 	"github.com/multiarch-sdk/multiarch/build"
 	"github.com/multiarch-sdk/multiarch/internal/nodebase"
-	"github.com/multiarch-sdk/multiarch/manifest"
-	"github.com/multiarch-sdk/multiarch/smoke"
 )
 
 func main() {
 	registry := flag.String("registry", "", "registry host:port for the base image and the service (required)")
-	addr := flag.String("buildkit", build.DefaultAddress(), "BuildKit address")
+	addr := flag.String("buildkit", "", "BuildKit address (default: start a local buildkitd for the run)")
 	base := flag.String("base", "", "Node.js base image index (default: made with internal/nodebase and pushed to <registry>/multiarch/node:18)")
 	dockerfile := flag.String("dockerfile", "Dockerfile", "Dockerfile inside app/ (broken.Dockerfile is the broken variant)")
 	repo := flag.String("repo", "", "repository for the service (default <registry>/examples/notes-service)")
@@ -78,29 +74,21 @@ func run(ctx context.Context, registry, addr, base, dockerfile, repo, tag string
 	if repo == "" {
 		repo = registry + "/examples/notes-service"
 	}
-	b, err := build.New(ctx, []build.Node{{Name: "local", Address: addr}})
+	p, err := NewPipeline(filepath.Join(dir, "app"), dockerfile, base, repo, tag)
 	if err != nil {
 		return err
 	}
-	defer b.Close()
-	job := Job{Dir: filepath.Join(dir, "app"), Dockerfile: dockerfile, Base: base, Repository: repo, Tags: []string{tag}}
+	if addr != "" {
+		p.Nodes = []build.Node{{Name: "local", Address: addr}}
+	} else {
+		p.Daemon = &build.DaemonConfig{}
+	}
 	if progress {
-		job.Progress = os.Stderr
+		p.Progress = os.Stderr
 	}
-	out, err := Run(ctx, b, smoke.NewBuildKitRunner(b.Client("local")), &manifest.Client{}, job)
-	if out != nil && out.Report != nil {
-		out.Report.WriteText(os.Stdout)
+	res, err := p.Run(ctx)
+	if res != nil {
+		res.WriteSummary(os.Stdout)
 	}
-	if err != nil {
-		if errors.Is(err, ErrRefused) {
-			return fmt.Errorf("refused (nothing tagged): %w", err)
-		}
-		return err
-	}
-	for _, img := range out.Build.Images {
-		fmt.Printf("%-12s %s (node %s, emulated %t, %s)\n", platforms.Format(img.Platform), img.Ref, img.Node, img.Emulated, img.Duration.Round(1e7))
-	}
-	fmt.Printf("published %s:%s = %s (build %s, smoke %s, publish %s)\n", repo, tag, out.Published,
-		out.Timings.Build.Round(1e7), out.Timings.Smoke.Round(1e7), out.Timings.Publish.Round(1e7))
-	return nil
+	return err
 }

@@ -2,14 +2,18 @@ package main
 
 import (
 	"archive/tar"
+	"bufio"
 	"bytes"
 	"context"
 	"debug/elf"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -19,11 +23,12 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+	"github.com/moby/buildkit/client"
 
+	"github.com/multiarch-sdk/multiarch"
 	"github.com/multiarch-sdk/multiarch/build"
 	"github.com/multiarch-sdk/multiarch/internal/nodebase"
 	"github.com/multiarch-sdk/multiarch/internal/testenv"
-	"github.com/multiarch-sdk/multiarch/manifest"
 	"github.com/multiarch-sdk/multiarch/smoke"
 )
 
@@ -68,51 +73,73 @@ func nodeBase(t *testing.T, e *testenv.Env) string {
 	return baseRef
 }
 
-func newBuilder(t *testing.T, e *testenv.Env) *build.Builder {
+// runPipeline runs the notes service's pipeline on the test environment's buildkitd and
+// returns its result and, per platform, the wall time of the deps step
+// (`RUN node vendor.js`) read from BuildKit's raw progress.
+func runPipeline(t *testing.T, e *testenv.Env, dockerfile, repo string, tags ...string) (*multiarch.Result, map[string]time.Duration, error) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	b, err := build.New(ctx, []build.Node{{Name: "local", Address: e.Addr}})
+	p, err := NewPipeline("app", dockerfile, nodeBase(t, e), repo, tags...)
 	if err != nil {
-		t.Fatalf("build.New(%s): %v", e.Addr, err)
+		t.Fatal(err)
 	}
-	t.Cleanup(func() { b.Close() })
-	return b
-}
-
-// stepTimes collects, per platform, the wall time of each completed build step whose
-// name contains substr.
-type stepTimes struct {
-	mu sync.Mutex
-	d  map[string]time.Duration
-}
-
-func watchStep(substr string) (chan build.Status, *stepTimes, func()) {
-	ch := make(chan build.Status, 64)
-	st := &stepTimes{d: map[string]time.Duration{}}
+	p.Nodes = []build.Node{{Name: "local", Address: e.Addr}}
+	// testenv made sure the daemon runs both platforms; a test holding its shared
+	// binfmt_misc lock must not change the kernel's registrations.
+	p.Emulation.Skip = true
+	pr, pw := io.Pipe()
+	p.Progress, p.ProgressMode = pw, "rawjson"
+	steps := map[string]time.Duration{}
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		for s := range ch {
-			for _, v := range s.Vertexes {
-				if v.Started != nil && v.Completed != nil && !v.Cached && strings.Contains(v.Name, substr) {
-					st.mu.Lock()
-					st.d[platforms.Format(s.Platform)] = v.Completed.Sub(*v.Started)
-					st.mu.Unlock()
-				}
-			}
-		}
+		stepTimes(pr, "RUN node vendor.js", steps)
 	}()
-	return ch, st, func() { close(ch); <-done }
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
+	defer cancel()
+	res, err := p.Run(ctx)
+	pw.Close()
+	<-done
+	return res, steps, err
 }
 
-func reportText(o *Outcome) string {
-	if o == nil || o.Report == nil {
+// stepTimes reads BuildKit's rawjson progress (one client.SolveStatus a line; vertex
+// names start with "[<platform>] ") and records the wall time of each completed,
+// uncached step whose name contains substr, by platform.
+func stepTimes(r io.Reader, substr string, into map[string]time.Duration) {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 1<<20), 64<<20)
+	for sc.Scan() {
+		var s client.SolveStatus
+		if json.Unmarshal(sc.Bytes(), &s) != nil {
+			continue // the pipeline's own "#multiarch ..." lines
+		}
+		for _, v := range s.Vertexes {
+			if v.Started == nil || v.Completed == nil || v.Cached || !strings.Contains(v.Name, substr) {
+				continue
+			}
+			if plat, _, ok := strings.Cut(strings.TrimPrefix(v.Name, "["), "] "); ok {
+				into[plat] = v.Completed.Sub(*v.Started)
+			}
+		}
+	}
+	io.Copy(io.Discard, r)
+}
+
+func reportText(res *multiarch.Result) string {
+	if res == nil || res.Smoke == nil {
 		return "(no smoke report)"
 	}
 	var b bytes.Buffer
-	o.Report.WriteText(&b)
+	res.Smoke.WriteText(&b)
 	return b.String()
+}
+
+func stepDurations(res *multiarch.Result) string {
+	var parts []string
+	for _, s := range res.Steps {
+		parts = append(parts, fmt.Sprintf("%s %s", s.Step, s.Duration.Round(10*time.Millisecond)))
+	}
+	return strings.Join(parts, ", ")
 }
 
 // TestGoodVariant runs the whole pipeline on the good Dockerfile: both platforms build,
@@ -121,46 +148,38 @@ func reportText(o *Outcome) string {
 // published with both platforms. A second run shows the daemon's cache at work.
 func TestGoodVariant(t *testing.T) {
 	e := testenv.Get(t)
-	base := nodeBase(t, e)
-	b := newBuilder(t, e)
-	runner := smoke.NewBuildKitRunner(e.Client)
-	mc := &manifest.Client{}
 	repo := e.Registry + "/examples/notes-good"
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
-	defer cancel()
-
-	status, steps, stop := watchStep("RUN node vendor.js")
 	start := time.Now()
-	out, err := Run(ctx, b, runner, mc, Job{Dir: "app", Base: base, Repository: repo, Tags: []string{"v1"}, NoCache: true, Status: status})
+	res, steps, err := runPipeline(t, e, "Dockerfile", repo, "v1")
 	cold := time.Since(start)
-	stop()
 	if err != nil {
-		t.Fatalf("pipeline on the good Dockerfile: %v\n%s", err, reportText(out))
+		t.Fatalf("pipeline on the good Dockerfile: %v\n%s", err, reportText(res))
 	}
-	t.Logf("cold run (base cached, --no-cache build): %s = build %s + smoke %s + publish %s",
-		cold.Round(10*time.Millisecond), out.Timings.Build.Round(10*time.Millisecond), out.Timings.Smoke.Round(10*time.Millisecond), out.Timings.Publish.Round(10*time.Millisecond))
-	native, emulated := steps.d["linux/amd64"], steps.d["linux/arm64"]
+	t.Logf("cold run (fresh daemon, base image cached): %s (%s)", cold.Round(10*time.Millisecond), stepDurations(res))
+	native, emulated := steps["linux/amd64"], steps["linux/arm64"]
 	if native > 0 && emulated > 0 {
 		t.Logf("deps step `RUN node vendor.js`: linux/amd64 %s native, linux/arm64 %s emulated: ratio %.1f",
 			native.Round(time.Millisecond), emulated.Round(time.Millisecond), float64(emulated)/float64(native))
 	} else {
-		t.Errorf("no timing of the deps step seen for both platforms: %v", steps.d)
+		t.Errorf("no timing of the deps step seen for both platforms in the progress: %v", steps)
 	}
 
-	if len(out.Build.Images) != 2 {
-		t.Fatalf("built %d images, want linux/amd64 and linux/arm64", len(out.Build.Images))
+	if len(res.Images) != 2 {
+		t.Fatalf("built %d images, want linux/amd64 and linux/arm64", len(res.Images))
 	}
-	for _, img := range out.Build.Images {
-		wantEmulated := img.Platform.Architecture != "amd64"
-		if img.Emulated != wantEmulated {
-			t.Errorf("%s: Emulated = %t, want %t on this amd64 machine", platforms.Format(img.Platform), img.Emulated, wantEmulated)
+	for _, img := range res.Images {
+		if want := img.Platform != "linux/amd64"; img.Emulated != want {
+			t.Errorf("%s: Emulated = %t, want %t on this amd64 machine", img.Platform, img.Emulated, want)
+		}
+		if !img.SmokePassed {
+			t.Errorf("%s: SmokePassed = false", img.Platform)
 		}
 	}
-	if !out.Report.Passed() {
-		t.Fatalf("smoke report did not pass:\n%s", reportText(out))
+	if res.Smoke == nil || !res.Smoke.Passed() {
+		t.Fatalf("smoke report did not pass:\n%s", reportText(res))
 	}
-	logCommandRatios(t, out.Report)
-	for _, tr := range out.Report.Targets {
+	logCommandRatios(t, res.Smoke)
+	for _, tr := range res.Smoke.Targets {
 		names := map[string]bool{}
 		for _, r := range tr.Results {
 			names[r.Name] = r.Passed
@@ -173,22 +192,23 @@ func TestGoodVariant(t *testing.T) {
 		}
 		// The scan reporting nothing must mean the addons were there and matched.
 		addons := nodeAddons(t, tr.Ref)
-		if len(addons) == 0 {
-			t.Errorf("%s: image %s holds no .node addon", platforms.Format(tr.Platform), tr.Ref)
-		}
 		want := map[string]elf.Machine{"amd64": elf.EM_X86_64, "arm64": elf.EM_AARCH64}[tr.Platform.Architecture]
 		for path, m := range addons {
 			if m != want {
 				t.Errorf("%s: %s is built for %v", platforms.Format(tr.Platform), path, m)
 			}
 		}
-		if _, ok := addons["/app/node_modules/sqlite3/lib/binding/napi-v6-linux-glibc-"+map[string]string{"amd64": "x64", "arm64": "arm64"}[tr.Platform.Architecture]+"/node_sqlite3.node"]; !ok {
-			t.Errorf("%s: the vendored addon is missing from /app/node_modules; addons: %v", platforms.Format(tr.Platform), addons)
+		vendored := "/app/node_modules/sqlite3/lib/binding/napi-v6-linux-glibc-" + map[string]string{"amd64": "x64", "arm64": "arm64"}[tr.Platform.Architecture] + "/node_sqlite3.node"
+		if _, ok := addons[vendored]; !ok {
+			t.Errorf("%s: the vendored addon %s is missing; addons: %v", platforms.Format(tr.Platform), vendored, addons)
 		}
 	}
 
 	// The tag points at an index of exactly the two tested images.
-	idx, err := remote.Index(mustRef(t, repo+":v1"), remote.WithContext(ctx))
+	if res.Index == nil || !slices.Contains(res.Index.Tags, repo+":v1") {
+		t.Fatalf("index not published under %s:v1: %+v", repo, res.Index)
+	}
+	idx, err := remote.Index(mustRef(t, repo+":v1"))
 	if err != nil {
 		t.Fatalf("published tag %s:v1: %v", repo, err)
 	}
@@ -202,26 +222,25 @@ func TestGoodVariant(t *testing.T) {
 			got[d.Platform.OS+"/"+d.Platform.Architecture] = d.Digest.String()
 		}
 	}
-	for _, img := range out.Build.Images {
-		if got[platforms.Format(img.Platform)] != img.Digest.String() {
-			t.Errorf("index %s:v1 lists %s as %q, want the tested digest %s", repo, platforms.Format(img.Platform), got[platforms.Format(img.Platform)], img.Digest)
+	for _, img := range res.Images {
+		if got[img.Platform] != img.Digest {
+			t.Errorf("index %s:v1 lists %s as %q, want the tested digest %s", repo, img.Platform, got[img.Platform], img.Digest)
 		}
 	}
 	if len(got) != 2 {
 		t.Errorf("index %s:v1 has platforms %v, want exactly linux/amd64 and linux/arm64", repo, got)
 	}
 
-	// Warm: the same job again on the same daemon builds nothing.
+	// Warm: the same pipeline again on the same daemon builds nothing.
 	start = time.Now()
-	warm, err := Run(ctx, b, runner, mc, Job{Dir: "app", Base: base, Repository: repo, Tags: []string{"v1"}})
+	warm, _, err := runPipeline(t, e, "Dockerfile", repo, "v1")
 	if err != nil {
 		t.Fatalf("warm run: %v\n%s", err, reportText(warm))
 	}
-	t.Logf("warm run: %s = build %s + smoke %s + publish %s", time.Since(start).Round(10*time.Millisecond),
-		warm.Timings.Build.Round(10*time.Millisecond), warm.Timings.Smoke.Round(10*time.Millisecond), warm.Timings.Publish.Round(10*time.Millisecond))
-	for _, img := range warm.Build.Images {
+	t.Logf("warm run: %s (%s)", time.Since(start).Round(10*time.Millisecond), stepDurations(warm))
+	for _, img := range warm.Images {
 		if img.Cache.Executed != 0 {
-			t.Errorf("warm run %s executed %d steps, want 0 (all cached)", platforms.Format(img.Platform), img.Cache.Executed)
+			t.Errorf("warm run %s executed %d steps, want 0 (all cached)", img.Platform, img.Cache.Executed)
 		}
 	}
 }
@@ -232,45 +251,40 @@ func TestGoodVariant(t *testing.T) {
 // architectures, and tag nothing.
 func TestBrokenVariantRefused(t *testing.T) {
 	e := testenv.Get(t)
-	base := nodeBase(t, e)
-	b := newBuilder(t, e)
 	repo := e.Registry + "/examples/notes-broken"
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
-	defer cancel()
-
-	out, err := Run(ctx, b, smoke.NewBuildKitRunner(e.Client), &manifest.Client{},
-		Job{Dir: "app", Dockerfile: "broken.Dockerfile", Base: base, Repository: repo, Tags: []string{"v1"}})
+	res, _, err := runPipeline(t, e, "broken.Dockerfile", repo, "v1")
 	if err == nil {
-		t.Fatalf("the broken variant was published as %s: the smoke test and the scan let an x86-64 addon into the arm64 image", out.Published)
+		t.Fatalf("the broken variant was published as %+v: the smoke test and the scan let an x86-64 addon into the arm64 image", res.Index)
 	}
-	if !errors.Is(err, ErrRefused) || !errors.Is(err, smoke.ErrFailed) {
-		t.Fatalf("broken variant failed for another reason than the smoke test (want ErrRefused wrapping smoke.ErrFailed): %v", err)
+	var se *multiarch.StepError
+	if !errors.As(err, &se) || se.Step != multiarch.StepSmoke || !errors.Is(err, smoke.ErrFailed) {
+		t.Fatalf("broken variant failed for another reason than the smoke step (want a *StepError of step smoke wrapping smoke.ErrFailed): %v", err)
 	}
-	if out.Published != "" {
-		t.Errorf("refused run reports a published index %s", out.Published)
+	if res.Index != nil {
+		t.Errorf("refused run reports a published index %+v", res.Index)
 	}
 	if !strings.Contains(err.Error(), brokenAddon) {
 		t.Errorf("refusal does not name the addon %s:\n%v", brokenAddon, err)
 	}
 
 	// Nothing is tagged.
-	_, herr := remote.Head(mustRef(t, repo+":v1"), remote.WithContext(ctx))
+	_, herr := remote.Head(mustRef(t, repo+":v1"))
 	var terr *transport.Error
 	if !errors.As(herr, &terr) || terr.StatusCode != http.StatusNotFound {
 		t.Errorf("HEAD %s:v1 after a refused run = %v, want 404 (nothing tagged)", repo, herr)
 	}
 
 	var arm, amd *smoke.TargetReport
-	for i := range out.Report.Targets {
-		switch out.Report.Targets[i].Platform.Architecture {
+	for i := range res.Smoke.Targets {
+		switch res.Smoke.Targets[i].Platform.Architecture {
 		case "arm64":
-			arm = &out.Report.Targets[i]
+			arm = &res.Smoke.Targets[i]
 		case "amd64":
-			amd = &out.Report.Targets[i]
+			amd = &res.Smoke.Targets[i]
 		}
 	}
 	if arm == nil || amd == nil {
-		t.Fatalf("report lacks a platform:\n%s", reportText(out))
+		t.Fatalf("report lacks a platform:\n%s", reportText(res))
 	}
 	var found *smoke.Finding
 	for i, f := range arm.Findings {
@@ -298,7 +312,7 @@ func TestBrokenVariantRefused(t *testing.T) {
 			t.Errorf("linux/amd64 %s failed: %v %s %s", r.Name, r.Failures, r.Error, r.Output)
 		}
 	}
-	t.Logf("refused as expected:\n%s", reportText(out))
+	t.Logf("refused as expected: %v\n%s", err, reportText(res))
 }
 
 // nodeAddons reads the image ref and returns the ELF machine of every *.node file in
