@@ -83,12 +83,18 @@ log "ready: buildkitd $bkver, $(ls "$debs" | wc -l) base packages, binfmt_misc m
 
 # --- node-service base images (added for examples/node-service; owner: internal/nodebase) ---
 # 5. arch-test, which mmdebstrap needs to make a foreign-architecture (arm64) root
-#    filesystem, then the Node.js root filesystems made once per machine from Debian
-#    packages into $cache/node-base/<key> (a no-op when they are cached; about 4 minutes
-#    on 2 cores the first time, arm64 running its maintainer scripts under QEMU).
-if ! dpkg-query -W -f='${Status}' arch-test 2>/dev/null | grep -q 'install ok installed'; then
-  log "installing arch-test"
-  apt-get install -y -qq --no-install-recommends arch-test >/dev/null
+#    filesystem; nodejs on the host, which runs the service's build scripts in their unit
+#    test (examples/node-service TestVendor); then the Node.js root filesystems made once
+#    per machine from Debian packages into $cache/node-base/<key> (a no-op when they are
+#    cached; about 4 minutes on 2 cores the first time, arm64 running its maintainer
+#    scripts under QEMU).
+nneed=()
+for p in arch-test nodejs; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || nneed+=("$p")
+done
+if [ ${#nneed[@]} -gt 0 ]; then
+  log "installing ${nneed[*]}"
+  apt-get install -y -qq --no-install-recommends "${nneed[@]}" >/dev/null
 fi
 if arch-test arm64 >/dev/null 2>&1; then
   log "Node.js base root filesystems in $cache/node-base"
