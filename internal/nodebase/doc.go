@@ -24,7 +24,9 @@
 // kept, as the gzip-compressed layer it becomes, OUTSIDE the checkout under
 // Config.CacheDir (default $MULTIARCH_CACHE/node-base, else /var/cache/multiarch/node-base)
 // in a folder named by [Key]: the Debian release, the package list and the architecture.
-// A second Push with the same configuration only uploads.
+// A second Push with the same configuration only uploads. The layers are reproducible
+// (mmdebstrap with SOURCE_DATE_EPOCH, gzip by Go): the same Debian package versions give
+// the same base image digest on every machine.
 //
 // # What the machine needs
 //

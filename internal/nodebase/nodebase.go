@@ -136,7 +136,7 @@ func (c Config) Validate() error {
 
 // formatVersion changes whenever the way a root filesystem is made changes, so that
 // cached layers made the old way are not reused.
-const formatVersion = "1"
+const formatVersion = "2" // 2: reproducible (SOURCE_DATE_EPOCH)
 
 // Key names the cache folder of one root filesystem: the Debian release, the
 // architecture and a digest of the (sorted) package list, e.g.

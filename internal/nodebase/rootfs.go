@@ -22,6 +22,11 @@ import (
 // layerFile is the name of the cached layer inside a Key folder.
 const layerFile = "rootfs.tar.gz"
 
+// sourceDateEpoch makes mmdebstrap's output reproducible (file times clamped, no
+// random files): the same packages give the same layer, hence the same base image
+// digest, on every machine. It is Debian 12's release day, 2023-06-10.
+const sourceDateEpoch = "1686355200"
+
 // Rootfs returns the root filesystem layer for p, from the cache or made with
 // mmdebstrap and then cached. Concurrent callers (also in other processes) wait for
 // one another instead of making the same layer twice.
@@ -133,7 +138,7 @@ func (c Config) mmdebstrap(ctx context.Context, arch, dst string) (err error) {
 	}
 	cmd := exec.CommandContext(ctx, "mmdebstrap", c.mmdebstrapArgs(arch)...)
 	cmd.Stderr = stderr
-	cmd.Env = append(os.Environ(), "LC_ALL=C.UTF-8")
+	cmd.Env = append(os.Environ(), "LC_ALL=C.UTF-8", "SOURCE_DATE_EPOCH="+sourceDateEpoch)
 	// On cancellation ask mmdebstrap to clean up (unmount and remove its temporary root)
 	// before it is killed. Its main process only waits for its setup process, which is
 	// the one that cleans up: signal the whole process group, as Ctrl-C would.
