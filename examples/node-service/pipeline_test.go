@@ -181,8 +181,13 @@ func TestGoodVariant(t *testing.T) {
 	logCommandRatios(t, res.Smoke)
 	for _, tr := range res.Smoke.Targets {
 		names := map[string]bool{}
+		nodeArch := map[string]string{"amd64": "x64", "arm64": "arm64"}[tr.Platform.Architecture]
 		for _, r := range tr.Results {
 			names[r.Name] = r.Passed
+			// The suite's patterns accept either architecture; each image must report its own.
+			if r.Kind == smoke.KindCommand && !strings.Contains(r.Output, nodeArch) {
+				t.Errorf("%s: %q ran as another architecture than %s: %q", platforms.Format(tr.Platform), r.Name, nodeArch, r.Output)
+			}
 		}
 		if !names["native addon loads"] || !names["HTTP check"] {
 			t.Errorf("%s: the addon and HTTP checks did not both run and pass: %v", platforms.Format(tr.Platform), names)

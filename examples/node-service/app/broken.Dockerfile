@@ -11,8 +11,9 @@
 #   build       pure JavaScript, on the BUILD platform: fast, no emulation.
 #   production  the base image of the target platform, node_modules from deps, dist from build.
 #
-# BASE is a multi-platform Node.js image (internal/nodebase makes one offline).
-ARG BASE=multiarch/node:18
+# BASE (required, no default: nothing is pulled from a public registry by accident) is a
+# multi-platform Node.js image; internal/nodebase makes one offline from Debian packages.
+ARG BASE
 
 FROM --platform=$BUILDPLATFORM ${BASE} AS deps
 WORKDIR /app
