@@ -157,6 +157,7 @@ func (r *Registry) applyFault(w *statusWriter, req *http.Request) bool {
 	}
 	if f.Drop {
 		if conn, _, err := w.Hijack(); err == nil {
+			w.recordNow()
 			conn.Close()
 			return true
 		}

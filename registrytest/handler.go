@@ -5,6 +5,7 @@ import (
 	"context"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 )
 
@@ -23,9 +24,9 @@ func (r *Registry) handler(inner http.Handler) http.Handler {
 		}
 		start := time.Now()
 		rw := &statusWriter{ResponseWriter: w}
-		defer func() {
-			r.record(req, rw.status, time.Since(start))
-		}()
+		var once sync.Once
+		rw.recordNow = func() { once.Do(func() { r.record(req, rw.status, time.Since(start)) }) }
+		defer rw.recordNow()
 		if req.URL.Path == tokenPath {
 			r.serveToken(rw, req)
 			return
@@ -48,6 +49,9 @@ func (r *Registry) handler(inner http.Handler) http.Handler {
 type statusWriter struct {
 	http.ResponseWriter
 	status int
+	// recordNow records the request (once). A dropped connection records before it
+	// closes, so a client that sees the drop also sees the request in Requests.
+	recordNow func()
 }
 
 func (s *statusWriter) WriteHeader(code int) {
