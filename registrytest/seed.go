@@ -120,28 +120,19 @@ func seedConfigOf(opts []SeedOption) seedConfig {
 }
 
 func (c seedConfig) image(p ocispec.Platform) (v1.Image, error) {
-	layerMT, manifestMT, configMT := types.OCILayer, types.OCIManifestSchema1, types.OCIConfigJSON
+	layerMT := types.OCILayer
 	if c.docker {
-		layerMT, manifestMT, configMT = types.DockerLayer, types.DockerManifestSchema2, types.DockerConfigJSON
+		layerMT = types.DockerLayer
 	}
 	layer, err := random.Layer(c.layerSize, layerMT)
 	if err != nil {
 		return nil, err
 	}
-	img, err := mutate.AppendLayers(empty.Image, layer)
-	if err != nil {
-		return nil, err
+	img, err := Image(p, v1.Config{}, layer)
+	if err != nil || !c.docker {
+		return img, err
 	}
-	img = mutate.ConfigMediaType(mutate.MediaType(img, manifestMT), configMT)
-	cf, err := img.ConfigFile()
-	if err != nil {
-		return nil, err
-	}
-	cf = cf.DeepCopy()
-	cf.OS, cf.Architecture, cf.Variant = p.OS, p.Architecture, p.Variant
-	cf.OSVersion, cf.OSFeatures = p.OSVersion, p.OSFeatures
-	cf.Created = v1.Time{Time: time.Unix(0, 0).UTC()}
-	return mutate.ConfigFile(img, cf)
+	return mutate.ConfigMediaType(mutate.MediaType(img, types.DockerManifestSchema2), types.DockerConfigJSON), nil
 }
 
 func (c seedConfig) index(children []Child) (v1.ImageIndex, error) {

@@ -11,12 +11,12 @@ import (
 	"testing"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/empty"
-	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/static"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/multiarch-sdk/multiarch/internal/testenv"
+	"github.com/multiarch-sdk/multiarch/registrytest"
 )
 
 var binDir string // cross-compiled test programs, removed after the tests
@@ -118,21 +118,11 @@ func layerTar(t testing.TB, files ...file) []byte {
 // image stacks layers (base first) into an image whose config says platform os/arch.
 func image(t testing.TB, plat string, layers ...v1.Layer) v1.Image {
 	t.Helper()
-	img, err := mutate.AppendLayers(mutate.MediaType(empty.Image, types.OCIManifestSchema1), layers...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cf, err := img.ConfigFile()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cf = cf.DeepCopy()
 	p, err := v1.ParsePlatform(plat)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cf.OS, cf.Architecture, cf.Variant = p.OS, p.Architecture, p.Variant
-	img, err = mutate.ConfigFile(img, cf)
+	img, err := registrytest.Image(ocispec.Platform{OS: p.OS, Architecture: p.Architecture, Variant: p.Variant}, v1.Config{}, layers...)
 	if err != nil {
 		t.Fatal(err)
 	}

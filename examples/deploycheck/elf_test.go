@@ -78,19 +78,7 @@ func appImage(t *testing.T, p ocispec.Platform, binary []byte) v1.Image {
 	if err != nil {
 		t.Fatal(err)
 	}
-	img := mutate.ConfigMediaType(mutate.MediaType(empty.Image, types.OCIManifestSchema1), types.OCIConfigJSON)
-	img, err = mutate.AppendLayers(img, layer)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cf, err := img.ConfigFile()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cf = cf.DeepCopy()
-	cf.OS, cf.Architecture = p.OS, p.Architecture
-	cf.Config.Entrypoint = []string{"/app/hello"}
-	img, err = mutate.ConfigFile(img, cf)
+	img, err := registrytest.Image(ocispec.Platform{OS: p.OS, Architecture: p.Architecture}, v1.Config{Entrypoint: []string{"/app/hello"}}, layer)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,6 +15,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	"golang.org/x/sync/errgroup"
+
+	"github.com/multiarch-sdk/multiarch/registrytest"
 )
 
 // Result is what Push made and pushed.
@@ -91,21 +93,11 @@ func (c Config) image(im Image) (v1.Image, error) {
 	if err != nil {
 		return nil, err
 	}
-	img := mutate.MediaType(empty.Image, types.OCIManifestSchema1)
-	img = mutate.ConfigMediaType(img, types.OCIConfigJSON)
-	if img, err = mutate.AppendLayers(img, layer); err != nil {
-		return nil, err
-	}
-	cf, err := img.ConfigFile()
-	if err != nil {
-		return nil, err
-	}
-	cf = cf.DeepCopy()
-	cf.OS, cf.Architecture, cf.Variant = im.Platform.OS, im.Platform.Architecture, im.Platform.Variant
-	cf.Config.Env = []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}
-	cf.Config.Cmd = []string{"node"}
-	cf.Config.Labels = map[string]string{
-		"org.opencontainers.image.description": "Debian " + c.release() + " with " + strings.Join(c.packages(), ", ") + ", made by multiarch's internal/nodebase",
-	}
-	return mutate.ConfigFile(img, cf)
+	return registrytest.Image(im.Platform, v1.Config{
+		Env: []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"},
+		Cmd: []string{"node"},
+		Labels: map[string]string{
+			"org.opencontainers.image.description": "Debian " + c.release() + " with " + strings.Join(c.packages(), ", ") + ", made by multiarch's internal/nodebase",
+		},
+	}, layer)
 }

@@ -22,6 +22,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/multiarch-sdk/multiarch/registrytest"
 )
 
 // PushBusybox makes one image per platform from Debian's busybox-static package for
@@ -182,18 +184,5 @@ func busyboxImage(bb []byte, applets []string, p ocispec.Platform) (v1.Image, er
 	if err != nil {
 		return nil, err
 	}
-	img := mutate.MediaType(empty.Image, types.OCIManifestSchema1)
-	img = mutate.ConfigMediaType(img, types.OCIConfigJSON)
-	if img, err = mutate.AppendLayers(img, layer); err != nil {
-		return nil, err
-	}
-	cf, err := img.ConfigFile()
-	if err != nil {
-		return nil, err
-	}
-	cf = cf.DeepCopy()
-	cf.OS, cf.Architecture, cf.Variant = p.OS, p.Architecture, p.Variant
-	cf.Config.Env = []string{"PATH=/bin"}
-	cf.Config.Cmd = []string{"/bin/sh"}
-	return mutate.ConfigFile(img, cf)
+	return registrytest.Image(p, v1.Config{Env: []string{"PATH=/bin"}, Cmd: []string{"/bin/sh"}}, layer)
 }
