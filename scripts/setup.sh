@@ -2,8 +2,9 @@
 # setup.sh prepares this machine (Debian 12, root) for multiarch's main job and its tests.
 # It is idempotent: every step checks before it acts, so a second run takes seconds.
 #
-#   1. apt: qemu-user-static (the emulators), runc (BuildKit's OCI executor),
-#      the arm64 dpkg architecture, mmdebstrap (Node.js base images for examples/node-service).
+#   1. apt: qemu-user-static (the emulators), runc (BuildKit's OCI executor), the arm64
+#      dpkg architecture, and for examples/node-service: mmdebstrap and arch-test (to make
+#      the Node.js base root filesystems) and nodejs (its build scripts' unit test).
 #   2. buildkitd and buildctl at exactly the BuildKit version go.mod pins, built from a
 #      separate throwaway tools module (`go install` is refused: buildkit's go.mod has
 #      exclude lines) and cached OUTSIDE the checkout, keyed by that version:
@@ -30,7 +31,7 @@ command -v go >/dev/null || { echo "setup: go is not on PATH (expected /usr/loca
 # 1. Debian packages.
 export DEBIAN_FRONTEND=noninteractive
 need=()
-for p in qemu-user-static runc mmdebstrap; do
+for p in qemu-user-static runc mmdebstrap arch-test nodejs; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || need+=("$p")
 done
 arch_added=0
@@ -79,27 +80,10 @@ done
 #    binfmt_misc when needed, registers qemu-aarch64 with flags F and P, and probes it.
 (cd "$repo" && go run ./internal/tools/binfmt install linux/arm64)
 
-log "ready: buildkitd $bkver, $(ls "$debs" | wc -l) base packages, binfmt_misc mounted"
+# 5. The Node.js root filesystems of examples/node-service, made once per machine from
+#    Debian packages into $cache/node-base/<key> (a no-op when cached; 1.5 to 4 minutes on
+#    2 cores the first time, arm64 running its maintainer scripts under QEMU).
+log "Node.js base root filesystems in $cache/node-base"
+(cd "$repo" && MULTIARCH_CACHE="$cache" go run ./internal/nodebase/cmd/mkbase >/dev/null)
 
-# --- node-service base images (added for examples/node-service; owner: internal/nodebase) ---
-# 5. arch-test, which mmdebstrap needs to make a foreign-architecture (arm64) root
-#    filesystem; nodejs on the host, which runs the service's build scripts in their unit
-#    test (examples/node-service TestVendor); then the Node.js root filesystems made once
-#    per machine from Debian packages into $cache/node-base/<key> (a no-op when they are
-#    cached; about 4 minutes on 2 cores the first time, arm64 running its maintainer
-#    scripts under QEMU).
-nneed=()
-for p in arch-test nodejs; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || nneed+=("$p")
-done
-if [ ${#nneed[@]} -gt 0 ]; then
-  log "installing ${nneed[*]}"
-  apt-get install -y -qq --no-install-recommends "${nneed[@]}" >/dev/null
-fi
-if arch-test arm64 >/dev/null 2>&1; then
-  log "Node.js base root filesystems in $cache/node-base"
-  (cd "$repo" && MULTIARCH_CACHE="$cache" go run ./internal/nodebase/cmd/mkbase >/dev/null)
-else
-  log "skipping the Node.js base images: this machine cannot run arm64 binaries (QEMU not registered)"
-fi
-# --- end node-service base images ---
+log "ready: buildkitd $bkver, busybox-static for amd64/arm64, QEMU for arm64, Node.js bases"
