@@ -120,7 +120,8 @@ func StartDaemon(ctx context.Context, cfg DaemonConfig) (*Daemon, error) {
 	d.addr = "unix://" + sock
 
 	confPath := filepath.Join(filepath.Dir(sock), "buildkitd.toml")
-	if err := os.WriteFile(confPath, []byte(daemonTOML(root, d.addr, cfg)), 0o600); err != nil {
+	otelSock := filepath.Join(filepath.Dir(sock), "otel-grpc.sock")
+	if err := os.WriteFile(confPath, []byte(daemonTOML(root, d.addr, otelSock, cfg)), 0o600); err != nil {
 		d.cleanupTmp()
 		return nil, fmt.Errorf("buildkitd config: %w", err)
 	}
@@ -153,9 +154,13 @@ func StartDaemon(ctx context.Context, cfg DaemonConfig) (*Daemon, error) {
 	return d, nil
 }
 
-func daemonTOML(root, addr string, cfg DaemonConfig) string {
+// daemonTOML is the daemon's configuration. Every path is the daemon's own: buildkitd's
+// default trace socket (/run/buildkit/otel-grpc.sock) is shared by all daemons on a host,
+// and two daemons starting at once fail on it ("address already in use").
+func daemonTOML(root, addr, otelSock string, cfg DaemonConfig) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "root = %s\n\n[grpc]\n  address = [%s]\n\n", strconv.Quote(root), strconv.Quote(addr))
+	fmt.Fprintf(&b, "[otel]\n  socketPath = %s\n\n", strconv.Quote(otelSock))
 	b.WriteString("[worker.oci]\n  enabled = true\n  snapshotter = \"overlayfs\"\n\n[worker.containerd]\n  enabled = false\n")
 	for _, r := range cfg.InsecureRegistries {
 		fmt.Fprintf(&b, "\n[registry.%s]\n  http = true\n", strconv.Quote(r))

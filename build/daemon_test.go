@@ -9,13 +9,14 @@ import (
 )
 
 func TestDaemonTOML(t *testing.T) {
-	got := daemonTOML("/state", "unix:///state/b.sock", DaemonConfig{
+	got := daemonTOML("/state", "unix:///state/b.sock", "/state/otel.sock", DaemonConfig{
 		InsecureRegistries: []string{"127.0.0.1:5000", "localhost:5001"},
 		ExtraConfig:        "[worker.oci.gc]\n  enabled = false",
 	})
 	for _, want := range []string{
 		`root = "/state"`,
 		`address = ["unix:///state/b.sock"]`,
+		"[otel]\n  socketPath = \"/state/otel.sock\"",
 		"[worker.oci]\n  enabled = true\n  snapshotter = \"overlayfs\"",
 		"[worker.containerd]\n  enabled = false",
 		"[registry.\"127.0.0.1:5000\"]\n  http = true",
