@@ -13,6 +13,8 @@ import (
 	"testing"
 
 	"github.com/containerd/platforms"
+
+	"github.com/multiarch-sdk/multiarch/internal/testenv"
 )
 
 func TestInstallRegisters(t *testing.T) {
@@ -189,12 +191,9 @@ func TestInstallErrors(t *testing.T) {
 	dynamic := func(t *testing.T, b *Binfmt) {
 		// Debian's /bin/sh is dynamically linked: use it as a dynamic "emulator".
 		sh, err := os.ReadFile("/bin/sh")
-		if err != nil {
-			t.Skip("no /bin/sh to act as a dynamically linked interpreter")
-		}
-		if dyn, _ := dynamicallyLinked("/bin/sh"); !dyn {
-			t.Skip("/bin/sh is static here")
-		}
+		testenv.Require(t, err == nil, "/bin/sh, to act as a dynamically linked interpreter", "run the tests on Debian")
+		dyn, _ := dynamicallyLinked("/bin/sh")
+		testenv.Require(t, dyn, "a dynamically linked /bin/sh (it acts as the dynamic interpreter)", "run the tests on Debian, whose /bin/sh is dynamic")
 		os.Remove(filepath.Join(b.InterpreterDirs[0], "qemu-aarch64-static"))
 		if err := os.WriteFile(filepath.Join(b.InterpreterDirs[0], "qemu-aarch64"), sh, 0o755); err != nil {
 			t.Fatal(err)

@@ -11,6 +11,8 @@ import (
 	"testing"
 
 	"github.com/containerd/platforms"
+
+	"github.com/multiarch-sdk/multiarch/internal/testenv"
 )
 
 func TestLookupArch(t *testing.T) {
@@ -76,9 +78,8 @@ func TestArchTableMatchesDebian(t *testing.T) {
 		}
 		checked++
 	}
-	if checked == 0 {
-		t.Skip("no /usr/share/binfmts/qemu-* (install qemu-user-static to cross-check the table)")
-	}
+	testenv.Require(t, checked > 0, "Debian's binfmt tables (/usr/share/binfmts/qemu-*) to cross-check the table against",
+		"sudo scripts/setup.sh (apt-get install qemu-user-static)")
 	t.Logf("checked %d architectures against /usr/share/binfmts", checked)
 }
 
