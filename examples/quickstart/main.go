@@ -18,6 +18,7 @@ package main
 import (
 	"context"
 	"embed"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -113,17 +114,31 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		p.Progress, p.ProgressMode = stderr, *progress
 	}
 	res, err := p.Run(ctx)
-	if res != nil {
-		fmt.Fprintln(stdout)
-		_ = res.WriteSummary(stdout)
-		if *jsonOut != "" {
-			if f, ferr := os.Create(*jsonOut); ferr == nil {
-				_ = res.WriteJSON(f)
-				f.Close()
-			}
-		}
+	if res == nil {
+		return err
 	}
-	return err
+	fmt.Fprintln(stdout)
+	errs := []error{err, res.WriteSummary(stdout)}
+	if *jsonOut != "" {
+		errs = append(errs, writeJSONFile(*jsonOut, res))
+	}
+	return errors.Join(errs...)
+}
+
+// writeJSONFile writes res as JSON to the file name (the -json flag).
+func writeJSONFile(name string, res *multiarch.Result) error {
+	f, err := os.Create(name)
+	if err != nil {
+		return fmt.Errorf("-json: %w", err)
+	}
+	if err := res.WriteJSON(f); err != nil {
+		f.Close()
+		return fmt.Errorf("-json %s: %w", name, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("-json %s: %w", name, err)
+	}
+	return nil
 }
 
 // prepareContext writes the Dockerfile and cross-compiles the bundled app for every

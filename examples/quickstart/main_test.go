@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -58,5 +59,28 @@ func TestQuickstartRejectsBadPlatform(t *testing.T) {
 	err := run(context.Background(), []string{"-platforms", "linux/amd64,linux/nonsense/x/y", "-node", "unix:///nonexistent.sock"}, &stdout, &stderr)
 	if err == nil || !regexp.MustCompile(`nonsense`).MatchString(err.Error()) {
 		t.Errorf("err = %v, want the bad platform named", err)
+	}
+}
+
+// TestWriteJSONFile: the -json file holds the result, and a file that cannot be
+// written is an error naming the flag, never silently skipped.
+func TestWriteJSONFile(t *testing.T) {
+	dir := t.TempDir()
+	want := &multiarch.Result{Images: []multiarch.ImageResult{{Platform: "linux/arm64", Digest: "sha256:" + strings.Repeat("a", 64)}}}
+	good := filepath.Join(dir, "result.json")
+	if err := writeJSONFile(good, want); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got multiarch.Result
+	if err := json.Unmarshal(b, &got); err != nil || len(got.Images) != 1 || got.Images[0].Digest != want.Images[0].Digest {
+		t.Errorf("read back %s: %+v, %v", b, got, err)
+	}
+	bad := filepath.Join(dir, "missing", "result.json")
+	if err := writeJSONFile(bad, want); err == nil || !strings.Contains(err.Error(), "-json") {
+		t.Errorf("writeJSONFile(%s) = %v, want an error naming -json", bad, err)
 	}
 }
