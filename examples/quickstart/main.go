@@ -52,9 +52,12 @@ func main() {
 type nodeFlags []build.Node
 
 func (n *nodeFlags) String() string { return fmt.Sprint(*n) }
+
+// Set reads "[name=]address". An "=" after "://" belongs to the address
+// (kube-pod://buildkitd-0?namespace=ci), so such a value has no name.
 func (n *nodeFlags) Set(v string) error {
 	nm, addr, ok := strings.Cut(v, "=")
-	if !ok {
+	if !ok || strings.Contains(nm, "://") {
 		nm, addr = "", v
 	}
 	*n = append(*n, build.Node{Name: nm, Address: addr})
