@@ -14,9 +14,10 @@
 //  2. multiarch.Pipeline registers QEMU where needed, builds every platform in
 //     parallel on BuildKit, pushes each by digest, smoke-tests and scans each, verifies
 //     the index and only then writes the tags;
-//  3. outputs go to $GITHUB_OUTPUT (digest, ref, tags, pushed, one
-//     digest-<os>-<arch> per platform, digests as JSON, and metadata: the JSON of
-//     buildx's --metadata-file) and a Markdown table to $GITHUB_STEP_SUMMARY.
+//  3. outputs go to $GITHUB_OUTPUT (event, tagged, digest, ref, tags, digests as
+//     JSON, one digest-<os>-<arch> per platform, smoke-passed, failed-step, and
+//     metadata: the JSON of buildx's --metadata-file) and a Markdown table to
+//     $GITHUB_STEP_SUMMARY.
 //
 // # Pull requests
 //
