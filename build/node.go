@@ -155,19 +155,31 @@ type node struct {
 	info NodeInfo
 	c    *client.Client
 
-	cacheOnce    sync.Once // cacheSupport is asked once per node, on the first build with a cache
-	cacheSupport cache.Support
-	cacheErr     error
+	cacheMu      sync.Mutex
+	cacheSupport *cache.Support // the daemon's answer, nil until a probe succeeded
+	// probeCache asks the daemon which cache backends it has. Default: cache.Probe.
+	probeCache func(context.Context) (cache.Support, error)
 }
 
 // checkCache reports a cache backend of cfg that the node's daemon lacks, before any
-// build work. The daemon is asked once (cache.Probe) and the answer kept.
+// build work. The daemon is asked on the first build with a cache (cache.Probe) and
+// the answer kept; a failed probe (a cancelled build, a daemon restarting) is not
+// kept, so the next build asks again.
 func (nd *node) checkCache(ctx context.Context, cfg cache.Config) error {
-	nd.cacheOnce.Do(func() { nd.cacheSupport, nd.cacheErr = cache.Probe(ctx, nd.c) })
-	if nd.cacheErr != nil {
-		return fmt.Errorf("node %q: ask which cache backends it has: %w", nd.info.Name, nd.cacheErr)
+	nd.cacheMu.Lock()
+	defer nd.cacheMu.Unlock()
+	if nd.cacheSupport == nil {
+		probe := nd.probeCache
+		if probe == nil {
+			probe = func(ctx context.Context) (cache.Support, error) { return cache.Probe(ctx, nd.c) }
+		}
+		s, err := probe(ctx)
+		if err != nil {
+			return fmt.Errorf("node %q: ask which cache backends it has: %w", nd.info.Name, err)
+		}
+		nd.cacheSupport = &s
 	}
-	if err := cfg.CheckSupport(nd.cacheSupport); err != nil {
+	if err := cfg.CheckSupport(*nd.cacheSupport); err != nil {
 		return fmt.Errorf("%w: node %q: %w", ErrInvalidRequest, nd.info.Name, err)
 	}
 	return nil

@@ -95,9 +95,7 @@ func TestNewRejectsDuplicateNames(t *testing.T) {
 func TestCheckCacheRefusesBackendTheNodeLacks(t *testing.T) {
 	nd := &node{info: NodeInfo{Node: Node{Name: "old"}}}
 	// What cache.Probe found on an old daemon: registry and local, no s3.
-	nd.cacheOnce.Do(func() {
-		nd.cacheSupport = cache.Support{Version: "v0.10.0", Exporters: []cache.Type{cache.TypeRegistry, cache.TypeLocal}, Probed: true}
-	})
+	nd.cacheSupport = &cache.Support{Version: "v0.10.0", Exporters: []cache.Type{cache.TypeRegistry, cache.TypeLocal}, Probed: true}
 	ok, err := cache.ParseFlags([]string{"type=registry,ref=r.example/app:cache"}, []string{"type=local,dest=/tmp/c"})
 	if err != nil {
 		t.Fatal(err)
@@ -115,5 +113,36 @@ func TestCheckCacheRefusesBackendTheNodeLacks(t *testing.T) {
 	}
 	if !strings.Contains(err.Error(), `node "old"`) || !strings.Contains(err.Error(), "s3") {
 		t.Errorf("err = %v, want the node and the backend named", err)
+	}
+}
+
+// A probe that fails (here: the first build's context was cancelled) must not be kept:
+// the node's next build asks the daemon again instead of failing forever.
+func TestCheckCacheRetriesFailedProbe(t *testing.T) {
+	calls := 0
+	nd := &node{info: NodeInfo{Node: Node{Name: "n1"}}}
+	nd.probeCache = func(ctx context.Context) (cache.Support, error) {
+		calls++
+		if err := ctx.Err(); err != nil {
+			return cache.Support{}, err
+		}
+		return cache.Support{Version: "v0.34.2", Exporters: []cache.Type{cache.TypeRegistry}, Probed: true}, nil
+	}
+	cfg, err := cache.ParseFlags([]string{"type=registry,ref=r.example/app:cache"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cancelled, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := nd.checkCache(cancelled, cfg); !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), `node "n1"`) {
+		t.Fatalf("cancelled probe: err = %v, want context.Canceled naming the node", err)
+	}
+	for i := range 2 {
+		if err := nd.checkCache(context.Background(), cfg); err != nil {
+			t.Fatalf("build %d after a cancelled probe: %v", i+2, err)
+		}
+	}
+	if calls != 2 {
+		t.Errorf("daemon probed %d times, want 2: again after the failure, then the answer kept", calls)
 	}
 }
