@@ -33,7 +33,8 @@ type DaemonConfig struct {
 
 	// Socket is the path of the unix socket the daemon listens on.
 	// Default: "buildkitd.sock" inside Root (or inside the temporary directory).
-	// Unix socket paths are limited to 107 bytes.
+	// Unix socket paths are limited to 107 bytes. The daemon's generated config and
+	// trace socket go to a temporary directory of its own either way, removed by Stop.
 	Socket string `json:"socket,omitempty"`
 
 	// InsecureRegistries lists registry hosts ("host:port") that the daemon pulls from
@@ -60,7 +61,7 @@ type DaemonConfig struct {
 type Daemon struct {
 	cfg     DaemonConfig
 	addr    string
-	tmpDir  string // removed by Stop when the state dir was ours
+	tmpDir  string // config, trace socket, default Root and Socket; removed by Stop
 	cmd     *exec.Cmd
 	tail    *tailBuffer
 	exited  chan struct{}
@@ -93,12 +94,14 @@ func StartDaemon(ctx context.Context, cfg DaemonConfig) (*Daemon, error) {
 		return nil, fmt.Errorf("buildkitd binary %q not found: %w (build it at the BuildKit version go.mod pins; scripts/setup.sh does that)", bin, err)
 	}
 	d := &Daemon{cfg: cfg, tail: &tailBuffer{max: 8 << 10}, exited: make(chan struct{})}
+	// The daemon's own directory, always made: its config and trace socket live there
+	// (never beside a caller's Socket, where another daemon's would collide), and so do
+	// the default Root and Socket. Short on purpose: unix socket paths are limited.
+	if d.tmpDir, err = os.MkdirTemp("", "bkd"); err != nil {
+		return nil, fmt.Errorf("buildkitd state dir: %w", err)
+	}
 	root := cfg.Root
 	if root == "" {
-		// Short on purpose: the socket lives inside it and unix paths are limited.
-		if d.tmpDir, err = os.MkdirTemp("", "bkd"); err != nil {
-			return nil, fmt.Errorf("buildkitd state dir: %w", err)
-		}
 		root = filepath.Join(d.tmpDir, "root")
 	}
 	if err := os.MkdirAll(root, 0o700); err != nil {
@@ -107,7 +110,7 @@ func StartDaemon(ctx context.Context, cfg DaemonConfig) (*Daemon, error) {
 	}
 	sock := cfg.Socket
 	if sock == "" {
-		sock = filepath.Join(filepath.Dir(root), "buildkitd.sock")
+		sock = filepath.Join(d.tmpDir, "buildkitd.sock")
 		if cfg.Root != "" {
 			sock = filepath.Join(root, "buildkitd.sock")
 		}
@@ -119,8 +122,8 @@ func StartDaemon(ctx context.Context, cfg DaemonConfig) (*Daemon, error) {
 	_ = os.Remove(sock) // a stale socket from a killed daemon blocks the listener
 	d.addr = "unix://" + sock
 
-	confPath := filepath.Join(filepath.Dir(sock), "buildkitd.toml")
-	otelSock := filepath.Join(filepath.Dir(sock), "otel-grpc.sock")
+	confPath := filepath.Join(d.tmpDir, "buildkitd.toml")
+	otelSock := filepath.Join(d.tmpDir, "otel-grpc.sock")
 	if err := os.WriteFile(confPath, []byte(daemonTOML(root, d.addr, otelSock, cfg)), 0o600); err != nil {
 		d.cleanupTmp()
 		return nil, fmt.Errorf("buildkitd config: %w", err)

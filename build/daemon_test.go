@@ -3,6 +3,8 @@ package build
 import (
 	"context"
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -56,5 +58,27 @@ func TestTailBufferKeepsLastLines(t *testing.T) {
 	}
 	if got := tb.String(); got != "third\n" {
 		t.Errorf("tail = %q, want %q", got, "third\n")
+	}
+}
+
+// A caller-given Socket's directory receives only the socket: the generated config and
+// the trace socket are the daemon's own (two daemons with sockets in one directory
+// shared them and collided), and a failed start leaves nothing behind.
+func TestStartDaemonWritesNothingBesideCallerSocket(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	dir := t.TempDir()
+	for _, name := range []string{"a.sock", "b.sock"} {
+		_, err := StartDaemon(ctx, DaemonConfig{Binary: "false", Socket: filepath.Join(dir, name), ReadyTimeout: 20 * time.Second})
+		if !errors.Is(err, ErrDaemonExited) {
+			t.Fatalf("%s: err = %v, want ErrDaemonExited", name, err)
+		}
+	}
+	des, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, de := range des {
+		t.Errorf("StartDaemon left %s in the directory of the caller's socket", de.Name())
 	}
 }
