@@ -232,6 +232,7 @@ type run struct {
 	res *Result
 	log *slog.Logger
 
+	native  []ocispec.Platform // what this host runs without emulation, once asked
 	daemon  *build.Daemon
 	builder *build.Builder
 	index   *manifest.Index
@@ -309,11 +310,8 @@ func (r *run) emulation(ctx context.Context) error {
 	if r.p.Emulation.Skip || !r.localNodes() {
 		return nil
 	}
-	bf := r.p.Emulation.Binfmt
-	if bf == nil {
-		bf = &qemu.Binfmt{Logger: r.p.Logger}
-	}
-	native, err := bf.Native(ctx)
+	bf := r.binfmt()
+	native, err := r.hostNative(ctx)
 	if err != nil {
 		return err
 	}
@@ -360,6 +358,27 @@ func (r *run) emulation(ctx context.Context) error {
 	return nil
 }
 
+// binfmt is the caller's binfmt_misc manager, else the kernel's.
+func (r *run) binfmt() *qemu.Binfmt {
+	if r.p.Emulation.Binfmt != nil {
+		return r.p.Emulation.Binfmt
+	}
+	return &qemu.Binfmt{Logger: r.p.Logger}
+}
+
+// hostNative returns the platforms this host runs without emulation, asked once a run
+// (it executes a probe per companion architecture).
+func (r *run) hostNative(ctx context.Context) ([]ocispec.Platform, error) {
+	if r.native == nil {
+		native, err := r.binfmt().Native(ctx)
+		if err != nil {
+			return nil, err
+		}
+		r.native = native
+	}
+	return r.native, nil
+}
+
 func runsNatively(p ocispec.Platform, native []ocispec.Platform) bool {
 	return slices.ContainsFunc(native, func(n ocispec.Platform) bool { return platforms.OnlyStrict(n).Match(p) })
 }
@@ -379,7 +398,11 @@ func (r *run) plan(ctx context.Context) error {
 	nodes := r.p.Nodes
 	if len(nodes) == 0 && r.p.Daemon != nil {
 		if r.p.DryRun {
-			r.res.Plan = r.dryDaemonPlan()
+			plan, err := r.dryDaemonPlan(ctx)
+			if err != nil {
+				return err
+			}
+			r.res.Plan = plan
 			return r.cachePlan()
 		}
 		cfg := *r.p.Daemon
@@ -423,14 +446,17 @@ func (r *run) plan(ctx context.Context) error {
 
 // dryDaemonPlan is the plan of a daemon that a dry run does not start: it runs the
 // host's native platforms natively and the rest through the emulators the emulation
-// step would register.
-func (r *run) dryDaemonPlan() []PlannedPlatform {
-	native, _ := (&qemu.Binfmt{}).Native(context.Background())
+// step would register. The host's native platforms are read through Emulation.Binfmt.
+func (r *run) dryDaemonPlan(ctx context.Context) ([]PlannedPlatform, error) {
+	native, err := r.hostNative(ctx)
+	if err != nil {
+		return nil, err
+	}
 	var out []PlannedPlatform
 	for _, pl := range r.c.plats {
 		out = append(out, PlannedPlatform{Platform: platforms.Format(pl), Node: "local", Emulated: !runsNatively(pl, native)})
 	}
-	return out
+	return out, nil
 }
 
 func (r *run) cachePlan() error {

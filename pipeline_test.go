@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +14,8 @@ import (
 	"github.com/containerd/platforms"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
+	"github.com/multiarch-sdk/multiarch/build"
+	"github.com/multiarch-sdk/multiarch/qemu"
 	"github.com/multiarch-sdk/multiarch/smoke"
 )
 
@@ -115,3 +119,35 @@ func TestResultSummary(t *testing.T) {
 		}
 	}
 }
+
+// A dry run with a Daemon plans from the host's native platforms as Emulation.Binfmt
+// reads them: an unreadable binfmt_misc is an error, not a plan that calls every
+// platform, the host's own included, emulated.
+func TestPipelineDryRunDaemonPlanReadsBinfmt(t *testing.T) {
+	root := t.TempDir()
+	for name, data := range map[string]string{
+		"register":     "",
+		"status":       "enabled\n",
+		"qemu-aarch64": "enabled\ndisabled\n", // two status lines: ParseEntry refuses it
+	} {
+		if err := os.WriteFile(filepath.Join(root, name), []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p := Pipeline{
+		Context:    t.TempDir(),
+		Repository: "127.0.0.1:5000/app",
+		Daemon:     &build.DaemonConfig{},
+		Emulation:  Emulation{Skip: true, Binfmt: &qemu.Binfmt{Root: root}},
+		DryRun:     true,
+	}
+	res, err := p.Run(context.Background())
+	var se *StepError
+	if !errors.As(err, &se) || se.Step != StepPlan || !strings.Contains(err.Error(), "qemu-aarch64") {
+		t.Fatalf("err = %v, want a plan StepError naming the unreadable entry", err)
+	}
+	if len(res.Plan) != 0 {
+		t.Errorf("plan = %+v, want none from an unreadable binfmt_misc", res.Plan)
+	}
+}
+
