@@ -297,7 +297,11 @@ func (r *run) localNodes() bool {
 		return r.p.Daemon != nil || strings.HasPrefix(build.DefaultAddress(), "unix://")
 	}
 	for _, n := range r.p.Nodes {
-		if n.Address == "" || strings.HasPrefix(n.Address, "unix://") {
+		addr := n.Address
+		if addr == "" {
+			addr = build.DefaultAddress() // as build.New fills it in
+		}
+		if strings.HasPrefix(addr, "unix://") {
 			return true
 		}
 	}

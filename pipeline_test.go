@@ -151,3 +151,27 @@ func TestPipelineDryRunDaemonPlanReadsBinfmt(t *testing.T) {
 	}
 }
 
+// A node without an Address is at build.DefaultAddress: local only when that is a
+// unix socket, so a remote $BUILDKIT_HOST does not make Run register QEMU here.
+func TestLocalNodesFollowsDefaultAddress(t *testing.T) {
+	for _, tc := range []struct {
+		name, host string
+		p          Pipeline
+		want       bool
+	}{
+		{"addressless node, remote BUILDKIT_HOST", "tcp://10.0.0.1:1234", Pipeline{Nodes: []build.Node{{Name: "ci"}}}, false},
+		{"addressless node, default socket", "", Pipeline{Nodes: []build.Node{{Name: "ci"}}}, true},
+		{"no nodes, remote BUILDKIT_HOST", "tcp://10.0.0.1:1234", Pipeline{}, false},
+		{"no nodes, a daemon started here", "tcp://10.0.0.1:1234", Pipeline{Daemon: &build.DaemonConfig{}}, true},
+		{"remote and unix nodes", "", Pipeline{Nodes: []build.Node{{Address: "tcp://10.0.0.2:1234"}, {Address: "unix:///run/b.sock"}}}, true},
+		{"remote nodes only", "", Pipeline{Nodes: []build.Node{{Address: "tcp://10.0.0.2:1234"}}}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Setenv("BUILDKIT_HOST", tc.host)
+			r := &run{p: &tc.p}
+			if got := r.localNodes(); got != tc.want {
+				t.Errorf("localNodes() = %t, want %t", got, tc.want)
+			}
+		})
+	}
+}
