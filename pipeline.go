@@ -39,9 +39,11 @@ var DefaultPlatforms = []string{"linux/amd64", "linux/arm64"}
 
 // Pipeline is the whole binfmt-to-manifest pipeline for one Dockerfile:
 //
-//  1. plan: route each platform to a node, natively or through QEMU;
-//  2. emulation: register QEMU in the local kernel for the platforms a local node
-//     must emulate, and prove each runs (package qemu);
+//  1. emulation: register QEMU in the local kernel for the platforms that neither this
+//     host nor a node's declared Platforms run natively, when a node is local (a
+//     unix:// address, or Daemon), and prove each runs (package qemu);
+//  2. plan: start Daemon when set (after emulation, so its workers see the
+//     emulators), then route each platform to a node, natively or through QEMU;
 //  3. build: every platform in parallel, each pushed to Repository by digest, untagged
 //     (package build);
 //  4. smoke: the Smoke suite and an ELF architecture scan on every platform image
@@ -132,8 +134,8 @@ type Step string
 
 // The pipeline's steps, in order.
 const (
-	StepPlan      Step = "plan"
 	StepEmulation Step = "emulation"
+	StepPlan      Step = "plan"
 	StepBuild     Step = "build"
 	StepSmoke     Step = "smoke"
 	StepVerify    Step = "verify"
