@@ -51,6 +51,20 @@ func (t tree) lookup(p string) (fsEntry, bool) {
 	return e, ok
 }
 
+// lstat finds p as lstat(2) would: symbolic links in its parent directories are followed
+// (on merged-/usr images /bin is a link to usr/bin), the last component is not.
+func (t tree) lstat(p string) (fsEntry, bool) {
+	dir, base := path.Split(path.Clean(p))
+	if base == "" {
+		return t.lookup("/")
+	}
+	rdir, err := t.resolve(dir)
+	if err != nil {
+		return fsEntry{}, false
+	}
+	return t.lookup(path.Join(rdir, base))
+}
+
 // resolve follows symbolic links in every component of p, as the kernel would.
 func (t tree) resolve(p string) (string, error) {
 	parts := strings.Split(strings.Trim(path.Clean(p), "/"), "/")
@@ -87,7 +101,7 @@ func (t tree) resolve(p string) (string, error) {
 // checkFile checks f against the image's tree; content holds the files read for content
 // checks, by resolved path.
 func checkFile(f FileTest, t tree, content map[string][]byte) (failures []string) {
-	e, exists := t.lookup(f.Path)
+	e, exists := t.lstat(f.Path)
 	if f.ShouldExist != nil && !*f.ShouldExist {
 		if exists {
 			return []string{fmt.Sprintf("%s exists (%s), want it absent", f.Path, e.mode)}

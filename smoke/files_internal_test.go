@@ -43,3 +43,37 @@ func TestTreeResolve(t *testing.T) {
 		t.Errorf("/usr, a parent without its own entry, = %+v, %v; want an implicit directory", e, ok)
 	}
 }
+
+// TestCheckFileThroughParentSymlink: on a merged-/usr image (/bin -> usr/bin) a file test
+// of /bin/sh sees the file, as lstat(2) in a container would; the last component of the
+// path is not followed.
+func TestCheckFileThroughParentSymlink(t *testing.T) {
+	tr := tree{}
+	for _, h := range []*tar.Header{
+		{Name: "usr/bin/busybox", Typeflag: tar.TypeReg, Mode: 0o755},
+		{Name: "usr/bin/sh", Typeflag: tar.TypeSymlink, Linkname: "busybox", Mode: 0o777},
+		{Name: "bin", Typeflag: tar.TypeSymlink, Linkname: "usr/bin", Mode: 0o777},
+	} {
+		if err := tr.visit(0, "/"+h.Name, h, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	no := false
+	for _, tc := range []struct {
+		f    FileTest
+		pass bool
+	}{
+		{FileTest{Path: "/bin/busybox", Permissions: "-rwxr-xr-x"}, true},
+		{FileTest{Path: "/bin/sh", Permissions: "Lrwxrwxrwx"}, true}, // the link itself
+		{FileTest{Path: "/bin", Permissions: "Lrwxrwxrwx"}, true},
+		{FileTest{Path: "/usr//bin/busybox"}, true},
+		{FileTest{Path: "/bin/absent", ShouldExist: &no}, true},
+		{FileTest{Path: "/bin/busybox", ShouldExist: &no}, false},
+		{FileTest{Path: "/bin/absent"}, false},
+	} {
+		got := checkFile(tc.f, tr, nil)
+		if (len(got) == 0) != tc.pass {
+			t.Errorf("checkFile(%+v) = %q, want pass %v", tc.f, got, tc.pass)
+		}
+	}
+}

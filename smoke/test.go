@@ -69,7 +69,8 @@ const DefaultTimeout = time.Minute
 type FileTest struct {
 	// Name names the test in reports. Default: the path.
 	Name string `json:"name,omitempty"`
-	// Path is absolute. Symbolic links are followed for content checks only.
+	// Path is absolute. Symbolic links in its parent directories are followed (as
+	// lstat does); a link at Path itself is followed for content checks only.
 	Path string `json:"path"`
 	// ShouldExist says whether the path must exist. Default (nil): it must.
 	ShouldExist *bool `json:"shouldExist,omitempty"`
