@@ -58,7 +58,12 @@ if [ ! -x "$bkdir/buildkitd" ] || [ ! -x "$bkdir/buildctl" ]; then
   (
     cd "$work"
     go mod init multiarch.local/buildkit-tools >/dev/null 2>&1
-    go get "github.com/moby/buildkit/cmd/buildkitd@$bkver" "github.com/moby/buildkit/cmd/buildctl@$bkver" >/dev/null 2>&1
+    # Quiet unless it fails: then its output says why (proxy unreachable, bad version).
+    if ! out=$(go get "github.com/moby/buildkit/cmd/buildkitd@$bkver" "github.com/moby/buildkit/cmd/buildctl@$bkver" 2>&1); then
+      printf '%s\n' "$out" >&2
+      echo "setup: fetching BuildKit $bkver through the Go module proxy failed (GOPROXY=$(go env GOPROXY))" >&2
+      exit 1
+    fi
     mkdir -p "$bkdir.tmp"
     CGO_ENABLED=0 go build -trimpath -o "$bkdir.tmp/" github.com/moby/buildkit/cmd/buildkitd github.com/moby/buildkit/cmd/buildctl
   )
