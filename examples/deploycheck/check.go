@@ -158,7 +158,6 @@ func scan(ctx context.Context, ix *manifest.Index, fleet []ocispec.Platform, opt
 	if ro == nil {
 		ro = []remote.Option{remote.WithAuthFromKeychain(authn.DefaultKeychain)}
 	}
-	ro = append(slices.Clone(ro), remote.WithContext(ctx))
 	jobs := opts.Jobs
 	if jobs <= 0 {
 		jobs = 2
@@ -173,10 +172,13 @@ func scan(ctx context.Context, ix *manifest.Index, fleet []ocispec.Platform, opt
 	found := make([]error, len(entries))
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(jobs)
+	// Built once, then only read: goroutines appending to a shared slice with spare
+	// capacity would write the same element at once.
+	ro = append(slices.Clone(ro), remote.WithContext(gctx))
 	for i, e := range entries {
 		g.Go(func() error {
 			p := e.Platform()
-			img, err := remote.Image(e.Source, append(ro, remote.WithContext(gctx))...)
+			img, err := remote.Image(e.Source, ro...)
 			if err != nil {
 				return fmt.Errorf("read %s (%s) for the scan: %w", e.Source, platforms.Format(p), err)
 			}
