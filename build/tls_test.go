@@ -139,8 +139,11 @@ func startTLSDaemon(t *testing.T, e *testenv.Env, pki testPKI) string {
 	l.Close()
 	root := t.TempDir()
 	cfg := filepath.Join(root, "buildkitd.toml")
-	toml := fmt.Sprintf("[worker.oci]\n  enabled = true\n  snapshotter = \"overlayfs\"\n\n[worker.containerd]\n  enabled = false\n\n[registry.%s]\n  http = true\n",
-		strconv.Quote(e.Registry))
+	// Its own trace socket too: buildkitd's default, /run/buildkit/otel-grpc.sock, is one
+	// per host, and a second daemon starting at the same time (this test run twice at
+	// once) fails on it.
+	toml := fmt.Sprintf("[otel]\n  socketPath = %s\n\n[worker.oci]\n  enabled = true\n  snapshotter = \"overlayfs\"\n\n[worker.containerd]\n  enabled = false\n\n[registry.%s]\n  http = true\n",
+		strconv.Quote(filepath.Join(root, "otel-grpc.sock")), strconv.Quote(e.Registry))
 	if err := os.WriteFile(cfg, []byte(toml), 0o600); err != nil {
 		t.Fatal(err)
 	}
