@@ -6,18 +6,23 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
 	"github.com/containerd/platforms"
+	"github.com/docker/cli/cli/config"
 	"github.com/moby/buildkit/client"
 	"github.com/moby/buildkit/client/llb"
 	"github.com/moby/buildkit/client/llb/sourceresolver"
 	gateway "github.com/moby/buildkit/frontend/gateway/client"
 	gwpb "github.com/moby/buildkit/frontend/gateway/pb"
+	"github.com/moby/buildkit/session"
+	"github.com/moby/buildkit/session/auth/authprovider"
 	"github.com/moby/buildkit/solver/pb"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
@@ -32,14 +37,40 @@ const releaseTimeout = 10 * time.Second
 // target image on the BuildKit daemon c is connected to: no Docker engine is needed, and
 // an image of a foreign platform runs under the daemon's QEMU emulation. Each command
 // gets a fresh container (BuildKit removes a container when its first process exits);
-// the image's Env, WorkingDir and User apply. Options used: WithLogger.
+// the image's Env, WorkingDir and User apply. The daemon pulls the images with the
+// registry credentials of the Docker config, as builds push them. Options used:
+// WithLogger, WithDockerConfigDir.
 func NewBuildKitRunner(c *client.Client, opts ...Option) Runner {
-	return &buildkitRunner{c: c, log: makeOptions(opts).logger}
+	o := makeOptions(opts)
+	return &buildkitRunner{c: c, log: o.logger, dockerDir: o.dockerDir}
 }
 
 type buildkitRunner struct {
-	c   *client.Client
-	log *slog.Logger
+	c         *client.Client
+	log       *slog.Logger
+	dockerDir string
+
+	authOnce sync.Once
+	auth     []session.Attachable
+	authErr  error
+}
+
+// session returns what each solve offers the daemon: registry credentials from the
+// Docker config, loaded once.
+func (r *buildkitRunner) session() ([]session.Attachable, error) {
+	r.authOnce.Do(func() {
+		cfg := config.LoadDefaultConfigFile(io.Discard)
+		if r.dockerDir != "" {
+			if cfg, r.authErr = config.Load(r.dockerDir); r.authErr != nil {
+				r.authErr = fmt.Errorf("smoke: docker config in %s: %w", r.dockerDir, r.authErr)
+				return
+			}
+		}
+		r.auth = []session.Attachable{authprovider.NewDockerAuthProvider(authprovider.DockerAuthProviderConfig{
+			AuthConfigProvider: authprovider.LoadAuthConfig(cfg),
+		})}
+	})
+	return r.auth, r.authErr
 }
 
 func (r *buildkitRunner) Run(ctx context.Context, t Target, c Command) (Output, error) {
@@ -51,11 +82,15 @@ func (r *buildkitRunner) Run(ctx context.Context, t Target, c Command) (Output, 
 	if limit <= 0 {
 		limit = DefaultMaxOutput
 	}
+	att, err := r.session()
+	if err != nil {
+		return Output{}, err
+	}
 	stdout, stderr := &limitedBuffer{max: limit}, &limitedBuffer{max: limit}
 	var out Output
 	var runErr error
 	start := time.Now()
-	_, err := r.c.Build(ctx, client.SolveOpt{}, "smoke", func(ctx context.Context, gw gateway.Client) (*gateway.Result, error) {
+	_, err = r.c.Build(ctx, client.SolveOpt{Session: att}, "smoke", func(ctx context.Context, gw gateway.Client) (*gateway.Result, error) {
 		out.ExitCode, runErr = r.exec(ctx, gw, t, c, stdout, stderr)
 		return gateway.NewResult(), nil
 	}, nil)

@@ -2,7 +2,10 @@ package smoke_test
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -14,8 +17,11 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+	"github.com/moby/buildkit/client"
 
+	"github.com/multiarch-sdk/multiarch/build"
 	"github.com/multiarch-sdk/multiarch/internal/testenv"
+	"github.com/multiarch-sdk/multiarch/registrytest"
 	"github.com/multiarch-sdk/multiarch/smoke"
 )
 
@@ -197,5 +203,70 @@ func TestScanCatchesWhatRunningMisses(t *testing.T) {
 		if len(tr.Findings) != wantFindings || wantFindings == 1 && (tr.Findings[0].Path != "/app/hello" || tr.Findings[0].Arch != "amd64") {
 			t.Errorf("%s: findings %+v, want %d (/app/hello built for amd64)", plat, tr.Findings, wantFindings)
 		}
+	}
+}
+
+// TestBuildKitRunnerPrivateRegistry: the daemon pulls the image to run from a registry
+// that requires credentials, with those of the Docker config given to the runner; without
+// them the run fails instead of pulling anonymously.
+func TestBuildKitRunnerPrivateRegistry(t *testing.T) {
+	e := testenv.Get(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	reg := registrytest.New(t, registrytest.WithBasicAuth("ci", "s3cret"))
+	base, err := name.ParseReference(e.Base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	idx, err := remote.Index(base, remote.WithContext(ctx))
+	if err != nil {
+		t.Fatal(err)
+	}
+	private, err := reg.Reference("smoke/private:1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.WriteIndex(private, idx, append(reg.RemoteOptions(), remote.WithContext(ctx))...); err != nil {
+		t.Fatal(err)
+	}
+
+	bin, err := testenv.BuildkitdPath()
+	testenv.Require(t, err == nil, "buildkitd", testenv.SetupHint)
+	d, err := build.StartDaemon(ctx, build.DaemonConfig{Binary: bin, InsecureRegistries: []string{reg.Host()}})
+	if err != nil {
+		t.Fatalf("start buildkitd: %v", err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := d.Stop(ctx); err != nil {
+			t.Errorf("stop buildkitd: %v", err)
+		}
+	})
+	c, err := client.New(ctx, d.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+
+	withCreds := t.TempDir()
+	auth := base64.StdEncoding.EncodeToString([]byte("ci:s3cret"))
+	cfg := `{"auths":{"` + reg.Host() + `":{"auth":"` + auth + `"}}}`
+	if err := os.WriteFile(filepath.Join(withCreds, "config.json"), []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	target := smoke.Target{Platform: platforms.MustParse("linux/amd64"), Ref: private.String()}
+	cmd := smoke.Command{Args: []string{"uname", "-m"}, Timeout: time.Minute}
+
+	out, err := smoke.NewBuildKitRunner(c, smoke.WithDockerConfigDir(withCreds)).Run(ctx, target, cmd)
+	if err != nil || string(out.Stdout) != "x86_64\n" {
+		t.Fatalf("with the Docker config's credentials: stdout %q, err %v; want x86_64", out.Stdout, err)
+	}
+	_, err = smoke.NewBuildKitRunner(c, smoke.WithDockerConfigDir(t.TempDir())).Run(ctx, target, cmd)
+	if err == nil {
+		t.Fatal("without credentials the image was pulled from a registry that requires them")
+	}
+	if strings.Contains(err.Error(), "s3cret") || strings.Contains(err.Error(), auth) {
+		t.Errorf("error shows the credentials: %v", err)
 	}
 }

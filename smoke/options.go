@@ -13,6 +13,7 @@ type options struct {
 	logger      *slog.Logger
 	concurrency int
 	remote      []remote.Option
+	dockerDir   string
 }
 
 func makeOptions(opts []Option) options {
@@ -45,3 +46,8 @@ func WithConcurrency(n int) Option {
 func WithRemoteOptions(ro ...remote.Option) Option {
 	return func(o *options) { o.remote = append(o.remote, ro...) }
 }
+
+// WithDockerConfigDir makes NewBuildKitRunner offer the daemon the registry credentials of
+// the Docker config in dir, for pulling the images it runs. Default: the Docker config
+// of DOCKER_CONFIG, else ~/.docker.
+func WithDockerConfigDir(dir string) Option { return func(o *options) { o.dockerDir = dir } }
