@@ -35,7 +35,8 @@ type Request struct {
 	// Format is the media-type family: OCI (default, also for "") or Docker.
 	Format Format `json:"format,omitempty"`
 	// Convert rewrites children of the other family into Format (their
-	// digests change). False: such a child is refused with a
+	// digests change, and the vnd.docker.reference.digest of their
+	// attestations follows). False: such a child is refused with a
 	// *MediaTypeError, because several registries reject mixed indexes.
 	Convert bool `json:"convert,omitempty"`
 	// DropAttestations leaves out attestation entries of merged indexes.
@@ -175,11 +176,22 @@ func (c *Client) indexEntries(idx v1.ImageIndex, ch Child, repo name.Repository,
 	if err := g.Wait(); err != nil {
 		return nil, err
 	}
+	// A converted image has a new digest: its attestations must refer to that one.
+	renamed := map[string]string{}
+	for i, e := range entries {
+		if use[i] && e.converted && !e.Attestation() {
+			renamed[im.Manifests[i].Digest.String()] = e.Descriptor.Digest.String()
+		}
+	}
 	var out []Entry
 	for i, e := range entries {
-		if use[i] {
-			out = append(out, e)
+		if !use[i] {
+			continue
 		}
+		if to, ok := renamed[e.Descriptor.Annotations[AnnotationReferenceDigest]]; ok && e.Attestation() {
+			e.Descriptor = withAnnotations(e.Descriptor, map[string]string{AnnotationReferenceDigest: to})
+		}
+		out = append(out, e)
 	}
 	return out, nil
 }

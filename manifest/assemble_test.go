@@ -258,3 +258,54 @@ func TestAssembleSelectsFromIndex(t *testing.T) {
 		})
 	}
 }
+
+// TestConvertKeepsAttestationsAttached: converting an index's images gives them new
+// digests; each attestation must then refer to its image's new digest, not to one the
+// index no longer lists.
+func TestConvertKeepsAttestationsAttached(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		seed   []registrytest.SeedOption
+		format manifest.Format
+	}{
+		{"docker to oci", []registrytest.SeedOption{registrytest.Docker(), registrytest.WithAttestations()}, manifest.OCI},
+		{"oci to docker", []registrytest.SeedOption{registrytest.WithAttestations()}, manifest.Docker},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			reg := registrytest.New(t)
+			seeded, err := reg.SeedChildren("team/app:v1", []registrytest.Child{{Platform: amd64}, {Platform: arm64}}, tc.seed...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ix, err := newClient(reg).Assemble(ctx, manifest.Request{
+				Children: []manifest.Child{{Ref: seeded.Ref.String()}}, Format: tc.format, Convert: true,
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			images := map[string]bool{}
+			for _, e := range ix.Entries {
+				if !e.Attestation() {
+					images[e.Descriptor.Digest.String()] = true
+				}
+			}
+			attestations := 0
+			for _, e := range ix.Entries {
+				if !e.Attestation() {
+					continue
+				}
+				attestations++
+				if ref := e.Descriptor.Annotations[manifest.AnnotationReferenceDigest]; !images[ref] {
+					t.Errorf("attestation %s refers to %s, which is no image of the index %v", e.Descriptor.Digest, ref, images)
+				}
+			}
+			if attestations != 2 || len(images) != 2 {
+				t.Errorf("%d attestations and %d images, want 2 and 2", attestations, len(images))
+			}
+			if _, err := newClient(reg).Publish(ctx, ix, reg.Host()+"/team/app", "converted"); err != nil {
+				t.Fatalf("Publish: %v", err)
+			}
+		})
+	}
+}
