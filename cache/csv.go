@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"regexp"
 	"slices"
 	"strings"
 )
@@ -115,7 +116,7 @@ func parseFlag(s string, d direction) ([]Entry, error) {
 
 func fields(s string) ([]string, error) {
 	if strings.ContainsAny(s, "\r\n") {
-		return nil, fmt.Errorf("%w: cache flag %q spans several lines; give one entry per flag", ErrInvalidValue, s)
+		return nil, fmt.Errorf("%w: cache flag %q spans several lines; give one entry per flag", ErrInvalidValue, redacted(s))
 	}
 	r := csv.NewReader(strings.NewReader(s))
 	r.FieldsPerRecord = -1
@@ -124,7 +125,7 @@ func fields(s string) ([]string, error) {
 		return nil, fmt.Errorf("%w: empty cache flag: write type=TYPE,key=value,...", ErrMissing)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("%w: cache flag %q is not valid CSV: %v", ErrInvalidValue, s, err)
+		return nil, fmt.Errorf("%w: cache flag %q is not valid CSV: %v", ErrInvalidValue, redacted(s), err)
 	}
 	return rec, nil
 }
@@ -134,15 +135,16 @@ func parse(s string, d direction) (Entry, error) {
 	if err != nil {
 		return Entry{}, err
 	}
+	shown := redacted(s) // the flag as errors quote it
 	if len(fs) == 1 && !strings.Contains(fs[0], "=") {
 		return Entry{Registry: &Registry{Ref: fs[0]}}, nil
 	}
 	kv := map[string]string{}
 	var order []string
-	for _, f := range fs {
+	for i, f := range fs {
 		k, v, ok := strings.Cut(f, "=")
 		if !ok {
-			return Entry{}, fmt.Errorf("%w: cache flag %q: field %q is not key=value", ErrInvalidValue, s, f)
+			return Entry{}, fmt.Errorf("%w: cache flag %q: field %d is not key=value (quote a value holding a comma)", ErrInvalidValue, shown, i+1)
 		}
 		k = strings.ToLower(k)
 		if _, seen := kv[k]; !seen {
@@ -152,11 +154,11 @@ func parse(s string, d direction) (Entry, error) {
 	}
 	t, ok := kv["type"]
 	if !ok {
-		return Entry{}, fmt.Errorf("%w: cache flag %q has no type=: add type=registry, gha, local, inline, s3 or azblob", ErrMissing, s)
+		return Entry{}, fmt.Errorf("%w: cache flag %q has no type=: add type=registry, gha, local, inline, s3 or azblob", ErrMissing, shown)
 	}
 	b, err := newBackend(Type(t))
 	if err != nil {
-		return Entry{}, fmt.Errorf("cache flag %q: %w", s, err)
+		return Entry{}, fmt.Errorf("cache flag %q: %w", shown, err)
 	}
 	var e Entry
 	for _, k := range order {
@@ -169,13 +171,13 @@ func parse(s string, d direction) (Entry, error) {
 			continue
 		case "ignore-error":
 			if e.IgnoreError, err = parseBool(k, v); err != nil {
-				return Entry{}, fmt.Errorf("cache flag %q: %w", s, err)
+				return Entry{}, fmt.Errorf("cache flag %q: %w", shown, err)
 			}
 			continue
 		}
 		if f, ok := fieldFor(b, d, k); ok {
 			if err := f.set(v); err != nil {
-				return Entry{}, fmt.Errorf("cache flag %q: %w", s, err)
+				return Entry{}, fmt.Errorf("cache flag %q: %w", shown, err)
 			}
 			continue
 		}
@@ -185,4 +187,40 @@ func parse(s string, d direction) (Entry, error) {
 		e.Attrs[k] = v
 	}
 	return e.withBackend(b), nil
+}
+
+// secretKeys are the attributes whose values are credentials.
+var secretKeys = []string{"token", "ghtoken", "access_key_id", "secret_access_key", "session_token"}
+
+// secretAttr finds the first credential key=value in a flag that is not valid CSV.
+var secretAttr = regexp.MustCompile(`(?is)\b(` + strings.Join(secretKeys, "|") + `)=.*`)
+
+// redacted is a cache flag as errors quote it: the value of every credential attribute
+// replaced by "***", and so is any field without "=" after one (the rest of a value
+// holding an unquoted comma). A flag that is not CSV is cut after its first credential key.
+func redacted(s string) string {
+	r := csv.NewReader(strings.NewReader(s))
+	r.FieldsPerRecord = -1
+	rec, err := r.Read()
+	if err != nil || strings.ContainsAny(s, "\r\n") {
+		return secretAttr.ReplaceAllString(s, "${1}=***")
+	}
+	secret := false
+	for i, f := range rec {
+		k, _, ok := strings.Cut(f, "=")
+		if ok {
+			secret = slices.Contains(secretKeys, strings.ToLower(k))
+		}
+		switch {
+		case ok && secret:
+			rec[i] = k + "=***"
+		case secret:
+			rec[i] = "***"
+		}
+	}
+	var sb strings.Builder
+	w := csv.NewWriter(&sb)
+	_ = w.Write(rec) // a strings.Builder does not fail
+	w.Flush()
+	return strings.TrimSuffix(sb.String(), "\n")
 }

@@ -3,6 +3,7 @@ package cache
 import (
 	"errors"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 )
@@ -144,5 +145,31 @@ func TestFlags(t *testing.T) {
 	}
 	if _, err := ParseFlags(nil, []string{"type=nope"}); !errors.Is(err, ErrUnknownType) {
 		t.Errorf("bad --cache-to: error = %v, want ErrUnknownType", err)
+	}
+}
+
+// Credentials in a cache flag never reach an error message, whatever is wrong with it.
+func TestParseErrorsHideCredentials(t *testing.T) {
+	for _, tc := range []struct{ name, in, secret string }{
+		{"gha token, bad version", "type=gha,token=tok-SECRET,version=two", "tok-SECRET"},
+		{"gha ghtoken, no type", "scope=a,GHTOKEN=ghp_SECRET", "ghp_SECRET"},
+		{"s3 keys, bad parallelism", "type=s3,access_key_id=AKIA_SECRET,secret_access_key=sak-SECRET,upload_parallelism=many", "SECRET"},
+		{"s3 session token, unknown type", "type=s4,session_token=st-SECRET", "st-SECRET"},
+		{"azblob key with a comma, bad ignore-error", "type=azblob,secret_access_key=k-SECRET,k2-SECRET,ignore-error=maybe", "SECRET"},
+		{"token, invalid csv", `type=gha,token=tok-SECRET,scope="a`, "tok-SECRET"},
+		{"token, two lines", "type=gha,token=tok-SECRET\ntype=inline", "tok-SECRET"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := ParseExport(tc.in)
+			if err == nil {
+				t.Fatalf("ParseExport(%q) succeeded, want an error", tc.in)
+			}
+			if strings.Contains(err.Error(), tc.secret) {
+				t.Errorf("error leaks a credential: %v", err)
+			}
+			if !strings.Contains(err.Error(), "***") {
+				t.Errorf("error = %v, want the flag quoted with its credential masked", err)
+			}
+		})
 	}
 }
