@@ -94,15 +94,12 @@ func (r *Registry) Inject(f Fault) (remove func()) {
 	}
 }
 
-// Fired returns how many requests the injected faults have hit so far.
+// Fired returns how many requests the injected faults have hit so far, those of
+// faults removed since included.
 func (r *Registry) Fired() int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	n := 0
-	for _, f := range r.faults {
-		n += f.fired
-	}
-	return n
+	return r.fired
 }
 
 func (fs *faultState) matches(req *http.Request, kind Kind, repo string) bool {
@@ -133,6 +130,7 @@ func (r *Registry) selectFault(req *http.Request) *Fault {
 		}
 		if fire {
 			fs.fired++
+			r.fired++
 			f := fs.Fault
 			return &f
 		}

@@ -32,6 +32,7 @@ type Registry struct {
 	mu       sync.Mutex
 	requests []Request
 	faults   []*faultState
+	fired    int // requests hit by faults, removed ones included
 	rng      *rand.Rand
 	tokens   map[string]bool
 	seedKey  string // value of seedHeader that exempts seeding requests

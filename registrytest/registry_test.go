@@ -248,6 +248,9 @@ func TestFaultDropLatencyRetryAfterRemove(t *testing.T) {
 	if got := reg.Requests(); len(got) != 1 || got[0].Status != 0 {
 		t.Errorf("recorded %v, want one request with status 0", got)
 	}
+	if n := reg.Fired(); n != 1 {
+		t.Errorf("Fired() = %d after the fault was removed, want 1: what fired stays counted", n)
+	}
 
 	remove = reg.Inject(registrytest.Fault{Status: 429, RetryAfter: 2 * time.Second})
 	resp, err := reg.Client().Get(reg.URL() + "/v2/")
