@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -119,7 +120,14 @@ func StartDaemon(ctx context.Context, cfg DaemonConfig) (*Daemon, error) {
 		d.cleanupTmp()
 		return nil, fmt.Errorf("buildkitd socket path %s is %d bytes, over the 107-byte unix socket limit: give a shorter DaemonConfig.Socket", sock, len(sock))
 	}
-	_ = os.Remove(sock) // a stale socket from a killed daemon blocks the listener
+	// A stale socket from a killed daemon blocks the listener: remove it, but never the
+	// socket of a daemon that still listens there.
+	if c, err := net.DialTimeout("unix", sock, time.Second); err == nil {
+		c.Close()
+		d.cleanupTmp()
+		return nil, fmt.Errorf("buildkitd socket %s: a process already listens there: stop it, or give DaemonConfig.Socket another path", sock)
+	}
+	_ = os.Remove(sock)
 	d.addr = "unix://" + sock
 
 	confPath := filepath.Join(d.tmpDir, "buildkitd.toml")

@@ -3,6 +3,7 @@ package build
 import (
 	"context"
 	"errors"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -80,5 +81,37 @@ func TestStartDaemonWritesNothingBesideCallerSocket(t *testing.T) {
 	}
 	for _, de := range des {
 		t.Errorf("StartDaemon left %s in the directory of the caller's socket", de.Name())
+	}
+}
+
+// A Socket where a process still listens is refused, and left in place: StartDaemon
+// removes only stale sockets, never a running daemon's.
+func TestStartDaemonKeepsLiveSocket(t *testing.T) {
+	sock := filepath.Join(t.TempDir(), "live.sock")
+	l, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	_, err = StartDaemon(ctx, DaemonConfig{Binary: "true", Socket: sock})
+	if err == nil || !strings.Contains(err.Error(), "already listens") || !strings.Contains(err.Error(), sock) {
+		t.Errorf("err = %v, want the live socket %s refused", err, sock)
+	}
+	if _, err := os.Stat(sock); err != nil {
+		t.Errorf("the live socket was removed: %v", err)
+	}
+	// A stale socket (nothing listens) is still cleared for the daemon.
+	stale := filepath.Join(t.TempDir(), "stale.sock")
+	sl, err := net.Listen("unix", stale)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sl.(*net.UnixListener).SetUnlinkOnClose(false)
+	sl.Close()
+	_, err = StartDaemon(ctx, DaemonConfig{Binary: "false", Socket: stale, ReadyTimeout: 20 * time.Second})
+	if !errors.Is(err, ErrDaemonExited) {
+		t.Errorf("stale socket: err = %v, want the daemon started (and, being false, exited)", err)
 	}
 }
