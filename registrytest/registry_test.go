@@ -323,8 +323,12 @@ func TestBlobsScopedAndMounted(t *testing.T) {
 			if _, err := remote.Image(dst, reg.RemoteOptions()...); err != nil {
 				t.Errorf("copy unreadable: %v", err)
 			}
-			if resp, err = reg.Client().Head(reg.URL() + "/v2/team/b/blobs/" + ld.String()); err != nil || resp.StatusCode != 200 {
-				t.Errorf("layer missing in team/b after copy: %v %v", resp.Status, err)
+			if resp, err = reg.Client().Head(reg.URL() + "/v2/team/b/blobs/" + ld.String()); err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != 200 {
+				t.Errorf("layer missing in team/b after copy: %s", resp.Status)
 			}
 		})
 	}
