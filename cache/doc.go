@@ -26,7 +26,8 @@
 //     registry entry naming the image ([ErrInlineImport]);
 //   - exporting to a registry and to gha in one build is refused unless
 //     AllowMixedExports is set ([ErrMixedExports]);
-//   - each backend has what BuildKit needs ([ErrMissing], [ErrInvalidValue]).
+//   - each backend has what BuildKit needs ([ErrMissing], [ErrInvalidValue]);
+//   - two exports may not write the same place ([ErrInvalidValue]).
 //
 // Whether a BuildKit node has a backend is checked before the build by [Config.Check]:
 // the daemon is asked ([Probe]); BuildKit's Info API does not list cache backends, so
