@@ -50,8 +50,8 @@ type tracker struct {
 	steps     map[digest.Digest]*client.Vertex
 	cached    map[digest.Digest]bool   // steps BuildKit ever reported as cache hits
 	logs      map[digest.Digest][]byte // the last logTail bytes of each vertex's output
-	failed    string
-	failedLog []byte
+	failed    string                   // the name of the first vertex that failed
+	failedDgt digest.Digest            // and its digest, whose logs failedStep reads
 }
 
 // logTail is how much of a vertex's output is kept for error messages.
@@ -73,8 +73,7 @@ func (t *tracker) update(s *client.SolveStatus) {
 	}
 	for _, v := range s.Vertexes {
 		if v.Error != "" && t.failed == "" && !strings.Contains(v.Error, "context canceled") {
-			t.failed = v.Name
-			t.failedLog = t.logs[v.Digest]
+			t.failed, t.failedDgt = v.Name, v.Digest
 		}
 		if isStep(v.Name) {
 			t.steps[v.Digest] = v
@@ -103,11 +102,11 @@ func (t *tracker) stats() CacheStats {
 }
 
 // failedStep returns the name of the first vertex that failed and the last lines of
-// its output.
+// its output, including output that arrived after the failure was reported.
 func (t *tracker) failedStep() (name, log string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return t.failed, strings.TrimSpace(string(t.failedLog))
+	return t.failed, strings.TrimSpace(string(t.logs[t.failedDgt]))
 }
 
 // prefixed returns a copy of s whose vertex names start with the platform, so that

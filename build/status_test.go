@@ -113,3 +113,17 @@ func TestPrefixedKeepsOriginal(t *testing.T) {
 		t.Errorf("original changed to %q", orig.Vertexes[0].Name)
 	}
 }
+
+// The status stream may deliver a step's last output after the update that marks it
+// failed: that output is still the error's log.
+func TestTrackerFailedStepLogArrivingLate(t *testing.T) {
+	tr := newTracker()
+	d := digest.FromString("run")
+	tr.update(&client.SolveStatus{Logs: []*client.VertexLog{{Vertex: d, Data: []byte("compiling\n")}}})
+	tr.update(&client.SolveStatus{Vertexes: []*client.Vertex{{Digest: d, Name: "[2/2] RUN make", Error: "exit code: 2"}}})
+	tr.update(&client.SolveStatus{Logs: []*client.VertexLog{{Vertex: d, Data: []byte("make: *** [all] Error 1\n")}}})
+	name, log := tr.failedStep()
+	if name != "[2/2] RUN make" || log != "compiling\nmake: *** [all] Error 1" {
+		t.Errorf("failed step %q, log %q; want the RUN with all of its output", name, log)
+	}
+}
