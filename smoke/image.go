@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/containerd/platforms"
@@ -78,8 +79,8 @@ func getDescriptor(ctx context.Context, ref name.Reference, ro []remote.Option) 
 	if len(ro) == 0 {
 		ro = []remote.Option{remote.WithAuthFromKeychain(authn.DefaultKeychain)}
 	}
-	ro = append([]remote.Option{remote.WithContext(ctx)}, ro...)
-	desc, err := remote.Get(ref, ro...)
+	// ctx last, so that it wins over a remote.WithContext among the caller's options.
+	desc, err := remote.Get(ref, slices.Concat(ro, []remote.Option{remote.WithContext(ctx)})...)
 	if err != nil {
 		var terr *transport.Error
 		if errors.As(err, &terr) && terr.StatusCode == http.StatusNotFound {

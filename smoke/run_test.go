@@ -370,3 +370,24 @@ func TestRunCancelled(t *testing.T) {
 		t.Errorf("result = %+v, want an error saying the context was cancelled", r)
 	}
 }
+
+// TestRunContextWinsOverRemoteOptions: WithRemoteOptions says the context given to Run
+// always applies, even when the options carry a context of their own.
+func TestRunContextWinsOverRemoteOptions(t *testing.T) {
+	reg := registrytest.New(t)
+	ref := pushIndex(t, reg, "team/app:v1", map[string]v1.Image{"linux/amd64": appImage(t, "linux/amd64", "amd64")})
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	ro := smoke.WithRemoteOptions(append(reg.RemoteOptions(), remote.WithContext(context.Background()))...)
+	if _, err := smoke.IndexTargets(ctx, ref, ro); !errors.Is(err, context.Canceled) {
+		t.Errorf("IndexTargets with a cancelled context = %v, want context.Canceled", err)
+	}
+	rep, err := smoke.Run(ctx, nil, []smoke.Target{{Platform: platforms.MustParse("linux/amd64"), Ref: ref}},
+		smoke.Test{Scan: &smoke.ScanOptions{}}, ro)
+	if !errors.Is(err, context.Canceled) || rep == nil {
+		t.Fatalf("Run = %v, %v; want the report and context.Canceled", rep, err)
+	}
+	if tr := rep.Targets[0]; !strings.Contains(tr.Error, "context canceled") || tr.Digest != "" {
+		t.Errorf("target = %+v, want it unresolved because the context was cancelled", tr)
+	}
+}
