@@ -182,6 +182,11 @@ func (p *Pipeline) check() (*checkedPipeline, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidPipeline, err)
 	}
+	for i, p := range plats {
+		if slices.ContainsFunc(plats[:i], platforms.OnlyStrict(p).Match) {
+			return nil, fmt.Errorf("%w: platform %s is listed twice (%q): list each platform once", ErrInvalidPipeline, platforms.Format(p), specs)
+		}
+	}
 	if p.Context == "" {
 		return nil, fmt.Errorf("%w: Context (the build context directory) is required", ErrInvalidPipeline)
 	}

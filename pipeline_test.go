@@ -31,6 +31,7 @@ func TestPipelineRejectsBadInput(t *testing.T) {
 		{"bad repository", func(p *Pipeline) { p.Repository = "127.0.0.1:5000/App" }, `Repository "127.0.0.1:5000/App"`},
 		{"bad platform", func(p *Pipeline) { p.Platforms = []string{"linux/amd64", "linux/not-an-arch/x/y"} }, "not-an-arch"},
 		{"bad tag", func(p *Pipeline) { p.Tags = []string{"v1", "feature/x"} }, `tag "feature/x"`},
+		{"platform twice", func(p *Pipeline) { p.Platforms = []string{"linux/arm64", "linux/amd64", "linux/aarch64"} }, "linux/arm64 is listed twice"},
 		{"bad smoke regex", func(p *Pipeline) {
 			p.Smoke.Commands = []smoke.CommandTest{{Command: "true", ExpectedOutput: []string{"(unclosed"}}}
 		}, "unclosed"},
