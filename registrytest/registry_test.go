@@ -136,6 +136,8 @@ func TestClassify(t *testing.T) {
 		{"GET", "/v2/manifests/tags/list", registrytest.KindTags, "manifests"},
 		{"GET", "/v2/a/referrers/sha256:" + zeros, registrytest.KindReferrers, "a"},
 		{"GET", "/other", registrytest.KindOther, ""},
+		{"GET", "/v2/a/blobs", registrytest.KindOther, ""}, // no digest: once a panic
+		{"GET", "/v2/a/blobs/", registrytest.KindOther, ""},
 		{"GET", "/token", registrytest.KindToken, ""},
 	} {
 		reg.ResetRequests()

@@ -78,7 +78,7 @@ func classify(method, path, rawQuery string) (Kind, string) {
 			if i == len(parts)-2 && parts[i+1] != "uploads" {
 				return KindBlob, repo
 			}
-			if parts[i+1] == "uploads" {
+			if i+1 < len(parts) && parts[i+1] == "uploads" {
 				if method == http.MethodPost && strings.Contains(rawQuery, "mount=") {
 					return KindMount, repo
 				}
