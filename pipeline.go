@@ -63,7 +63,9 @@ type Pipeline struct {
 
 	// Context is the build context directory. Required.
 	Context string `json:"context"`
-	// Dockerfile is the Dockerfile's path. Default: "Dockerfile" inside Context.
+	// Dockerfile is the Dockerfile's path; a relative path is taken from the current
+	// directory, not from Context (as build.Request.Dockerfile and docker build -f).
+	// Default: "Dockerfile" inside Context.
 	Dockerfile string `json:"dockerfile,omitempty"`
 	// Target is the stage to build. Default: the last stage.
 	Target string `json:"target,omitempty"`
