@@ -37,9 +37,9 @@ type Result struct {
 
 // Install registers QEMU for each platform in specs (containerd/platforms strings such as
 // "linux/arm64" or "arm/v7", or "all" for every architecture in Archs), mounting
-// binfmt_misc first when needed. It is idempotent: a platform that runs natively, or
-// that a usable entry (enabled, flag F, interpreter present) already claims, is left
-// as it is. Entries are named qemu-<arch> and registered with flags F, P (unless
+// binfmt_misc first when needed. It is idempotent, also when several processes run it
+// at once: a platform that runs natively, or that a usable entry (enabled, flag F,
+// interpreter present) already claims, is left as it is. Entries are named qemu-<arch> and registered with flags F, P (unless
 // NoPreserveArgv0) and C (if Credentials), with the magic and mask of Archs.
 //
 // Install returns one Result per platform it handled and, joined, the errors of the
@@ -87,8 +87,7 @@ func (b *Binfmt) install(ctx context.Context, st *Status, w target, native []oci
 	}
 	em, claimed := st.emulator(a)
 	if claimed && em.Usable() {
-		return Result{Platform: w.p, Name: em.Entry.Name, Interpreter: em.Entry.Interpreter,
-			Flags: em.Entry.Flags, Action: AlreadyInstalled}, nil
+		return installed(w.p, em), nil
 	}
 	interp, err := b.Interpreter(a)
 	if err != nil {
@@ -119,10 +118,24 @@ func (b *Binfmt) install(ctx context.Context, st *Status, w target, native []oci
 		r.Action = Replaced
 	}
 	if err := b.write(filepath.Join(b.root(), "register"), Entry{Name: r.Name, Magic: a.Magic, Mask: a.Mask, Interpreter: interp, Flags: r.Flags}.RegisterLine()); err != nil {
+		if errors.Is(err, syscall.EEXIST) {
+			// Another process registered the same name since Status was read (two
+			// Installs at once): its entry is as good as ours if it is usable.
+			if now, serr := b.Status(ctx); serr == nil {
+				if em, ok := now.emulator(a); ok && em.Usable() {
+					return installed(w.p, em), nil
+				}
+			}
+		}
 		return r, registerErr(pname, b.root(), interp, r.Flags, err)
 	}
 	b.log(ctx, "registered QEMU with binfmt_misc", "platform", pname, "name", r.Name, "interpreter", interp, "flags", r.Flags)
 	return r, nil
+}
+
+// installed is the Result for p when em, a usable entry, already claims it.
+func installed(p ocispec.Platform, em Emulator) Result {
+	return Result{Platform: p, Name: em.Entry.Name, Interpreter: em.Entry.Interpreter, Flags: em.Entry.Flags, Action: AlreadyInstalled}
 }
 
 // registerErr classifies a failed write to <root>/register. Opening the file is the

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -237,5 +238,30 @@ func TestKernelMount(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(b.Root, "register")); err != nil {
 		t.Fatalf("no register file after Mount: %v", err)
+	}
+}
+
+// TestKernelConcurrentInstall runs two Installs of arm64 at once, as two test binaries
+// or two CI jobs on one machine do: both must succeed (one registers, the other finds
+// it installed), never report the other's fresh entry as a conflict.
+func TestKernelConcurrentInstall(t *testing.T) {
+	b := kernel(t)
+	ctx := context.Background()
+	for i := range 100 {
+		var errs [2]error
+		var res [2][]Result
+		var wg sync.WaitGroup
+		for j := range 2 {
+			wg.Go(func() { res[j], errs[j] = (&Binfmt{}).Install(ctx, "linux/arm64") })
+		}
+		wg.Wait()
+		for j := range 2 {
+			if errs[j] != nil || len(res[j]) != 1 || (res[j][0].Action != Registered && res[j][0].Action != AlreadyInstalled) {
+				t.Fatalf("round %d, Install %d = %+v, %v; want registered or already installed", i, j, res[j], errs[j])
+			}
+		}
+		if _, err := b.Uninstall(ctx, "linux/arm64"); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
