@@ -25,7 +25,8 @@ const maxFailuresListed = 20
 // returns what it found. Each target is first resolved in its registry and pinned by
 // digest (WithRemoteOptions), so that every check sees the same image; commands then run
 // through r, one container each, in order; file, metadata and scan checks read that
-// image's config and layers (the layers once, for files and scan together).
+// image's config and layers (every layer once, for files and scan together; a layer
+// holding a file whose content is checked is read a second time, for that content).
 //
 // A check that fails is a result, not an error: use Report.Err or Report.Passed. Run
 // returns an error, and no report, only for input it cannot run: an invalid suite
@@ -129,7 +130,7 @@ func outputText(out Output) string {
 }
 
 // checkImage runs the file, metadata and scan checks, reading the layers once for the
-// file tree and the scan together.
+// file tree and the scan together, then the layers that hold checked contents.
 func checkImage(ctx context.Context, img v1.Image, t Target, suite Test, findings *[]Finding) []Result {
 	var results []Result
 	if m := suite.Metadata; m != nil {
