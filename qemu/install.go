@@ -196,7 +196,9 @@ func (b *Binfmt) Uninstall(ctx context.Context, specs ...string) ([]Result, erro
 		if e, err := ParseEntry(r.Name, data); err == nil {
 			r.Interpreter, r.Flags = e.Interpreter, e.Flags
 		}
-		if err := b.remove(ctx, pname, r.Name); err != nil {
+		if err := b.remove(ctx, pname, r.Name); errors.Is(err, fs.ErrNotExist) {
+			r.Action = NotInstalled // removed by another process since we read it
+		} else if err != nil {
 			errs = append(errs, err)
 			continue
 		}

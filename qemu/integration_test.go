@@ -243,9 +243,10 @@ func TestKernelMount(t *testing.T) {
 
 // TestKernelConcurrentInstall runs two Installs of arm64 at once, as two test binaries
 // or two CI jobs on one machine do: both must succeed (one registers, the other finds
-// it installed), never report the other's fresh entry as a conflict.
+// it installed), never report the other's fresh entry as a conflict; then two
+// Uninstalls at once, which must both succeed too.
 func TestKernelConcurrentInstall(t *testing.T) {
-	b := kernel(t)
+	kernel(t) // the lock, a clean arm64 state, and everything restored afterwards
 	ctx := context.Background()
 	for i := range 100 {
 		var errs [2]error
@@ -260,8 +261,14 @@ func TestKernelConcurrentInstall(t *testing.T) {
 				t.Fatalf("round %d, Install %d = %+v, %v; want registered or already installed", i, j, res[j], errs[j])
 			}
 		}
-		if _, err := b.Uninstall(ctx, "linux/arm64"); err != nil {
-			t.Fatal(err)
+		for j := range 2 {
+			wg.Go(func() { res[j], errs[j] = (&Binfmt{}).Uninstall(ctx, "linux/arm64") })
+		}
+		wg.Wait()
+		for j := range 2 {
+			if errs[j] != nil || len(res[j]) != 1 || (res[j][0].Action != Removed && res[j][0].Action != NotInstalled) {
+				t.Fatalf("round %d, Uninstall %d = %+v, %v; want removed or not installed", i, j, res[j], errs[j])
+			}
 		}
 	}
 }
