@@ -79,7 +79,8 @@ var ErrDaemonExited = errors.New("buildkitd exited")
 // containerd worker disabled, its own state directory and unix socket, and waits until it
 // answers a ListWorkers call. It must run as root (BuildKit's rootful OCI worker).
 //
-// Cancelling ctx during the start kills the daemon; once StartDaemon has returned, the
+// Cancelling ctx during the start stops the daemon (SIGTERM, then SIGKILL after 10s);
+// so does a daemon not ready within ReadyTimeout. Once StartDaemon has returned, the
 // daemon lives until [Daemon.Stop] (or until the calling process dies: it gets SIGTERM
 // then).
 func StartDaemon(ctx context.Context, cfg DaemonConfig) (*Daemon, error) {
@@ -158,12 +159,19 @@ func StartDaemon(ctx context.Context, cfg DaemonConfig) (*Daemon, error) {
 	d.logger().Info("buildkitd started", "pid", cmd.Process.Pid, "addr", d.addr, "root", root)
 
 	if err := d.waitReady(ctx); err != nil {
-		_ = d.Stop(context.Background())
+		// Bounded: a daemon that ignores SIGTERM while starting is killed.
+		stopCtx, cancel := context.WithTimeout(context.Background(), startStopGrace)
+		defer cancel()
+		_ = d.Stop(stopCtx)
 		return nil, err
 	}
 	d.logger().Info("buildkitd ready", "addr", d.addr)
 	return d, nil
 }
+
+// startStopGrace is how long a daemon that failed to start gets to exit after SIGTERM
+// before it is killed.
+var startStopGrace = 10 * time.Second
 
 // daemonTOML is the daemon's configuration. Every path is the daemon's own: buildkitd's
 // default trace socket (/run/buildkit/otel-grpc.sock) is shared by all daemons on a host,

@@ -115,3 +115,22 @@ func TestStartDaemonKeepsLiveSocket(t *testing.T) {
 		t.Errorf("stale socket: err = %v, want the daemon started (and, being false, exited)", err)
 	}
 }
+
+// A "daemon" that never answers and ignores SIGTERM must not hang StartDaemon: once
+// ReadyTimeout passes it is stopped, and killed after the grace period.
+func TestStartDaemonKillsDaemonIgnoringSIGTERM(t *testing.T) {
+	defer func(g time.Duration) { startStopGrace = g }(startStopGrace)
+	startStopGrace = time.Second
+	bin := filepath.Join(t.TempDir(), "stubborn-buildkitd")
+	if err := os.WriteFile(bin, []byte("#!/bin/sh\ntrap '' TERM\nsleep 60\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	_, err := StartDaemon(context.Background(), DaemonConfig{Binary: bin, ReadyTimeout: time.Second})
+	if err == nil || !strings.Contains(err.Error(), "not ready after 1s") {
+		t.Errorf("err = %v, want the ready timeout reported", err)
+	}
+	if took := time.Since(start); took > 15*time.Second {
+		t.Errorf("StartDaemon returned after %s, want about ReadyTimeout + grace (2s)", took)
+	}
+}
