@@ -5,6 +5,9 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
+	"strings"
 
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
@@ -76,8 +79,9 @@ func ArchFor(p ocispec.Platform) (ELFArch, error) {
 	return a, nil
 }
 
+// knownArchs lists the architectures of archs, sorted.
 func knownArchs() string {
-	return "amd64, arm64, arm, 386, ppc64le, ppc64, s390x, riscv64, mips64le, mips64, mipsle, mips, loong64"
+	return strings.Join(slices.Sorted(maps.Keys(archs)), ", ")
 }
 
 // elfHeaderLen is how much of a file the scan reads: e_ident (16 bytes), e_type and

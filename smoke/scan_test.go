@@ -6,6 +6,7 @@ import (
 	"debug/elf"
 	"errors"
 	"io"
+	"strings"
 	"testing"
 
 	"github.com/containerd/platforms"
@@ -154,6 +155,12 @@ func TestScanImageUnsupportedPlatform(t *testing.T) {
 	_, err := smoke.ScanImage(context.Background(), img, platforms.MustParse("linux/sparc64"))
 	if !errors.Is(err, smoke.ErrUnsupportedPlatform) {
 		t.Fatalf("err = %v, want ErrUnsupportedPlatform", err)
+	}
+	// The message lists every architecture the scan knows, so that none is forgotten.
+	for _, arch := range []string{"amd64", "arm64", "arm", "386", "ppc64le", "s390x", "riscv64", "loong64"} {
+		if _, aerr := smoke.ArchFor(platforms.MustParse("linux/" + arch)); aerr != nil || !strings.Contains(err.Error(), arch) {
+			t.Errorf("architecture %s: ArchFor error %v; unsupported-platform message %q should list it", arch, aerr, err)
+		}
 	}
 }
 
