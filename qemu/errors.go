@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"syscall"
 )
 
 // Sentinel errors a caller can act on; match them with errors.Is. Every error this
@@ -119,8 +120,10 @@ type ProbeError struct {
 func (e *ProbeError) Error() string {
 	var why string
 	switch {
-	case e.Entry == "" && e.ExitCode == -1:
+	case e.Entry == "" && e.ExitCode == -1 && errors.Is(e.Err, syscall.ENOEXEC):
 		why = "no binfmt_misc entry handles it (install an emulator first)"
+	case e.Entry == "" && e.ExitCode == -1:
+		why = "the probe did not run (is $TMPDIR on a noexec mount? point TMPDIR at an executable directory)"
 	case e.Entry == "":
 		why = fmt.Sprintf("exited with %d, want %d", e.ExitCode, ProbeExitCode)
 	default:

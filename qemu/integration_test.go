@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -91,8 +92,8 @@ func TestKernelInstallProbeUninstall(t *testing.T) {
 	ctx := context.Background()
 
 	var pe *ProbeError
-	if err := b.Probe(ctx, arm64); !errors.As(err, &pe) || pe.Entry != "" {
-		t.Fatalf("arm64 probe without an emulator = %v, want a *ProbeError naming no entry", err)
+	if err := b.Probe(ctx, arm64); !errors.As(err, &pe) || pe.Entry != "" || !strings.Contains(err.Error(), "install an emulator") {
+		t.Fatalf("arm64 probe without an emulator = %v, want a *ProbeError naming no entry and telling to install an emulator", err)
 	}
 
 	res, err := b.Install(ctx, "linux/arm64")

@@ -3,9 +3,12 @@ package qemu
 import (
 	"context"
 	"errors"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/containerd/platforms"
@@ -54,5 +57,29 @@ func TestProbeAllReportsEachPlatform(t *testing.T) {
 	cancel()
 	if _, err := b.ProbeAll(ctx, wanted, 1); !errors.Is(err, context.Canceled) {
 		t.Fatalf("ProbeAll on a cancelled context = %v", err)
+	}
+}
+
+// TestProbeErrorMessage: the message names the fix that fits the failure; "install an
+// emulator" only when the kernel found no handler for the binary (exec format error).
+func TestProbeErrorMessage(t *testing.T) {
+	execErr := func(errno syscall.Errno) error { return &fs.PathError{Op: "fork/exec", Path: "/probe", Err: errno} }
+	tests := []struct {
+		pe   ProbeError
+		want string
+	}{
+		{ProbeError{Platform: "linux/arm64", ExitCode: -1, Err: execErr(syscall.ENOEXEC)}, "no binfmt_misc entry handles it (install an emulator first)"},
+		{ProbeError{Platform: "linux/amd64", ExitCode: -1, Err: execErr(syscall.EACCES)}, "the probe did not run (is $TMPDIR on a noexec mount?"},
+		{ProbeError{Platform: "linux/arm64", ExitCode: 1}, "exited with 1, want 73"},
+		{ProbeError{Platform: "linux/arm64", ExitCode: -1, Entry: "qemu-aarch64", Err: execErr(syscall.ENOENT)}, `entry "qemu-aarch64" is registered but broken`},
+	}
+	for _, tt := range tests {
+		got := tt.pe.Error()
+		if !strings.Contains(got, tt.want) || !strings.Contains(got, tt.pe.Platform) {
+			t.Errorf("%+v: message %q, want it to name %s and say %q", tt.pe, got, tt.pe.Platform, tt.want)
+		}
+		if !errors.Is(&tt.pe, ErrProbeFailed) {
+			t.Errorf("%q is not ErrProbeFailed", got)
+		}
 	}
 }
