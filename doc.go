@@ -25,6 +25,21 @@
 //   - [github.com/multiarch-sdk/multiarch/registrytest]: real, small, in-process
 //     registries with fault injection, for unit tests of programs built on this SDK.
 //
+// [Pipeline] composes them (Context and Repository are required, every other field has
+// a default); [Pipeline.Run] tags
+// nothing unless every platform built, passed its smoke tests and scan, and verified:
+//
+//	p := multiarch.Pipeline{
+//		Platforms:  []string{"linux/amd64", "linux/arm64"},
+//		Context:    ".",
+//		Daemon:     &build.DaemonConfig{}, // or Nodes: existing BuildKit daemons
+//		Smoke:      multiarch.SmokeTest{Commands: []smoke.CommandTest{{Command: "app", Args: []string{"--version"}}}},
+//		Repository: "registry.example.com/team/app",
+//		Tags:       []string{"v1.2.3", "latest"},
+//	}
+//	res, err := p.Run(ctx) // a *multiarch.StepError names the failed step and platforms
+//	res.WriteSummary(os.Stdout)
+//
 // Platforms are [github.com/opencontainers/image-spec/specs-go/v1.Platform] values,
 // parsed and matched with [github.com/containerd/platforms]; references are parsed by
 // go-containerregistry's name package.
