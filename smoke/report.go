@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/containerd/platforms"
 )
@@ -111,10 +112,15 @@ func (r *Report) WriteJSON(w io.Writer) error {
 	return enc.Encode(r)
 }
 
-// excerpt keeps the end of s (where errors usually are), at most n bytes.
+// excerpt keeps the end of s (where errors usually are), at most n bytes, starting on a
+// whole UTF-8 character.
 func excerpt(s string, n int) string {
 	if len(s) <= n {
 		return s
 	}
-	return "…" + s[len(s)-n:]
+	i := len(s) - n
+	for i < len(s) && !utf8.RuneStart(s[i]) {
+		i++
+	}
+	return "…" + s[i:]
 }

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+	"unicode/utf8"
 
 	"github.com/containerd/platforms"
 )
@@ -56,10 +57,15 @@ func seconds(d Duration) string {
 	return fmt.Sprintf("%.2fs", time.Duration(d).Seconds())
 }
 
+// oneLine joins the lines of s and cuts it to about n bytes, on a whole UTF-8 character.
 func oneLine(s string, n int) string {
 	s = strings.Join(strings.Fields(s), " ")
 	if len(s) > n {
-		return s[:n-1] + "…"
+		i := n - 1
+		for i > 0 && !utf8.RuneStart(s[i]) {
+			i--
+		}
+		return s[:i] + "…"
 	}
 	return s
 }
