@@ -26,8 +26,8 @@
 //     registries with fault injection, for unit tests of programs built on this SDK.
 //
 // [Pipeline] composes them (Context and Repository are required, every other field has
-// a default); [Pipeline.Run] tags
-// nothing unless every platform built, passed its smoke tests and scan, and verified:
+// a default); [Pipeline.Run] tags nothing unless every platform built, passed its smoke
+// tests and scan, and verified:
 //
 //	p := multiarch.Pipeline{
 //		Platforms:  []string{"linux/amd64", "linux/arm64"},
