@@ -77,7 +77,8 @@ func debFor(debDir string, p ocispec.Platform) (string, error) {
 	return m[len(m)-1], nil
 }
 
-// debianArch maps a platform to Debian's architecture name.
+// debianArch maps a platform to Debian's architecture name. (internal/nodebase has
+// the same table as DebianArch; its tests import this package, so it cannot be used here.)
 func debianArch(p ocispec.Platform) string {
 	switch p.Architecture {
 	case "arm":
@@ -87,6 +88,8 @@ func debianArch(p ocispec.Platform) string {
 		return "armel"
 	case "ppc64le":
 		return "ppc64el"
+	case "386":
+		return "i386"
 	}
 	return p.Architecture
 }
