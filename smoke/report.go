@@ -63,9 +63,15 @@ type Result struct {
 // Passed reports whether every check of every target passed.
 func (r *Report) Passed() bool { return r.Err() == nil }
 
-// Counts returns how many results there are, and how many did not pass.
+// Counts returns how many results there are, and how many did not pass. A target that
+// could not be tested and has no results (a suite without checks) counts as one failed
+// check, as WriteText and WriteJUnit show it.
 func (r *Report) Counts() (total, failed int) {
 	for _, t := range r.Targets {
+		if t.Error != "" && len(t.Results) == 0 {
+			total++
+			failed++
+		}
 		for _, res := range t.Results {
 			total++
 			if !res.Passed {

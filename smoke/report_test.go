@@ -156,4 +156,20 @@ func TestReportErr(t *testing.T) {
 	if err := rep.Err(); err != nil || !rep.Passed() {
 		t.Errorf("all passed, but Err() = %v", err)
 	}
+	// A target that could not be tested, with a suite of no checks, is one failed check.
+	rep.Targets = append(rep.Targets, smoke.TargetReport{
+		Target: smoke.Target{Platform: platforms.MustParse("linux/arm64"), Ref: "r.example/app:1"},
+		Error:  "image not found: r.example/app:1",
+	})
+	if total, failed := rep.Counts(); total != 3 || failed != 1 {
+		t.Errorf("Counts() = %d, %d, want 3, 1", total, failed)
+	}
+	if err := rep.Err(); !errors.Is(err, smoke.ErrFailed) || !strings.Contains(err.Error(), "1 of 3 checks did not pass") ||
+		!strings.Contains(err.Error(), "linux/arm64: image not found") {
+		t.Errorf("Err() = %v, want 1 of 3 checks failed, naming the missing image", err)
+	}
+	var text bytes.Buffer
+	if err := rep.WriteText(&text); err != nil || !strings.Contains(text.String(), "3 checks, 1 failed") {
+		t.Errorf("WriteText = %v:\n%s\nwant 3 checks, 1 failed", err, text.String())
+	}
 }
