@@ -133,6 +133,10 @@ func StartDaemon(ctx context.Context, cfg DaemonConfig) (*Daemon, error) {
 
 	confPath := filepath.Join(d.tmpDir, "buildkitd.toml")
 	otelSock := filepath.Join(d.tmpDir, "otel-grpc.sock")
+	if len(otelSock) > 107 {
+		d.cleanupTmp()
+		return nil, fmt.Errorf("buildkitd trace socket path %s is %d bytes, over the 107-byte unix socket limit: set TMPDIR to a shorter directory", otelSock, len(otelSock))
+	}
 	if err := os.WriteFile(confPath, []byte(daemonTOML(root, d.addr, otelSock, cfg)), 0o600); err != nil {
 		d.cleanupTmp()
 		return nil, fmt.Errorf("buildkitd config: %w", err)

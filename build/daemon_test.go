@@ -134,3 +134,21 @@ func TestStartDaemonKillsDaemonIgnoringSIGTERM(t *testing.T) {
 		t.Errorf("StartDaemon returned after %s, want about ReadyTimeout + grace (2s)", took)
 	}
 }
+
+// The trace socket lives in the daemon's temporary directory: a TMPDIR too long for a
+// unix socket is reported by name, even when the caller's Socket is short.
+func TestStartDaemonLongTMPDIR(t *testing.T) {
+	long := filepath.Join(t.TempDir(), strings.Repeat("d", 100))
+	if err := os.Mkdir(long, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("TMPDIR", long)
+	sock := filepath.Join(t.TempDir(), "b.sock")
+	_, err := StartDaemon(context.Background(), DaemonConfig{Binary: "true", Socket: sock})
+	if err == nil || !strings.Contains(err.Error(), "107-byte") || !strings.Contains(err.Error(), "TMPDIR") {
+		t.Errorf("err = %v, want the trace socket's length and TMPDIR named", err)
+	}
+	if des, _ := os.ReadDir(long); len(des) != 0 {
+		t.Errorf("StartDaemon left %d entries in TMPDIR", len(des))
+	}
+}
