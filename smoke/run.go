@@ -148,8 +148,22 @@ func checkImage(ctx context.Context, img v1.Image, t Target, suite Test, finding
 	if len(suite.Files) == 0 && suite.Scan == nil {
 		return results
 	}
+	// A platform the scan cannot check (no known ELF machine) fails the scan only: the
+	// file tests still run.
+	var scanErr error
+	walked := suite
+	if suite.Scan != nil {
+		if _, scanErr = newScanner(*suite.Scan, t.Platform); scanErr != nil {
+			walked.Scan = nil
+		}
+	}
 	start := time.Now()
-	files, scan, err := walkImage(ctx, img, t, suite)
+	var files fileState
+	var scan []Finding
+	var err error
+	if len(walked.Files) > 0 || walked.Scan != nil {
+		files, scan, err = walkImage(ctx, img, t, walked)
+	}
 	elapsed := Duration(time.Since(start))
 	for _, f := range suite.Files {
 		res := Result{Name: f.name(), Kind: KindFile, Duration: elapsed}
@@ -163,9 +177,12 @@ func checkImage(ctx context.Context, img v1.Image, t Target, suite Test, finding
 	}
 	if suite.Scan != nil {
 		res := Result{Name: "ELF architecture", Kind: KindScan, Duration: elapsed}
-		if err != nil {
+		switch {
+		case scanErr != nil:
+			res.Error = scanErr.Error()
+		case err != nil:
 			res.Error = err.Error()
-		} else {
+		default:
 			*findings = scan
 			for i, f := range scan {
 				if i == maxFailuresListed {

@@ -391,3 +391,31 @@ func TestRunContextWinsOverRemoteOptions(t *testing.T) {
 		t.Errorf("target = %+v, want it unresolved because the context was cancelled", tr)
 	}
 }
+
+// TestRunScanOfUnknownArchitecture: a platform whose ELF machine the scan does not know
+// fails the scan check with ErrUnsupportedPlatform, and its file tests still run.
+func TestRunScanOfUnknownArchitecture(t *testing.T) {
+	reg := registrytest.New(t)
+	ref := pushIndex(t, reg, "team/app:v1", map[string]v1.Image{
+		"linux/sparc64": image(t, "linux/sparc64", layer(t, file{name: "etc/"}, file{name: "etc/os-release", data: []byte("ID=smoke\n")})),
+	})
+	suite := smoke.Test{
+		Files: []smoke.FileTest{{Path: "/etc/os-release", ExpectedContents: []string{"ID=smoke"}}},
+		Scan:  &smoke.ScanOptions{},
+	}
+	rep, err := smoke.Run(context.Background(), nil, []smoke.Target{{Platform: platforms.MustParse("linux/sparc64"), Ref: ref}}, suite,
+		smoke.WithRemoteOptions(reg.RemoteOptions()...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := rep.Targets[0].Results
+	if len(res) != 2 {
+		t.Fatalf("results = %+v, want a file and a scan result", res)
+	}
+	if !res[0].Passed {
+		t.Errorf("file test = %+v, want it to pass although the scan cannot run", res[0])
+	}
+	if res[1].Passed || !strings.Contains(res[1].Error, smoke.ErrUnsupportedPlatform.Error()) {
+		t.Errorf("scan = %+v, want an error naming ErrUnsupportedPlatform", res[1])
+	}
+}
