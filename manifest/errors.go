@@ -48,8 +48,9 @@ func (e *MissingPlatformError) Error() string {
 		where, format(e.Platform), formatList(e.Available))
 }
 
-// DuplicatePlatformError: two different manifests are listed under the
-// same platform; a pull would pick one arbitrarily.
+// DuplicatePlatformError: two entries are listed under the same platform
+// (normally two different manifests, and a pull would pick one
+// arbitrarily; the same manifest listed twice is reported too).
 type DuplicatePlatformError struct {
 	Platform ocispec.Platform
 	Entries  []int     // entry indexes

@@ -13,7 +13,7 @@ import (
 //
 //   - *PlatformMismatchError: an entry's config os/architecture/variant
 //     differs from its listed platform (compared normalised);
-//   - *DuplicatePlatformError: two different manifests under one platform;
+//   - *DuplicatePlatformError: two entries under one platform;
 //   - *MissingPlatformError: a platform in require matches no entry
 //     (matched with platforms.NewMatcher: linux/arm64 and linux/arm64/v8
 //     are the same, linux/arm/v7 is not linux/arm/v6);
