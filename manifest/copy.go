@@ -25,6 +25,10 @@ type copyImage struct {
 }
 
 func (c *Client) copyImage(ctx context.Context, e Entry) (*copyImage, error) {
+	if len(e.raw) == 0 {
+		return nil, fmt.Errorf("manifest: entry %s (%s) was not read from a registry, so it cannot be copied: make the Index with Client.Assemble; nothing was tagged",
+			e.Descriptor.Digest, format(e.Platform()))
+	}
 	m, err := v1.ParseManifest(bytesReader(e.raw))
 	if err != nil {
 		return nil, fmt.Errorf("manifest: %s: %w", e.Source, err)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -263,5 +264,27 @@ func TestCancellationStopsPromptly(t *testing.T) {
 	}
 	if d := time.Since(start); d > 2*time.Second {
 		t.Errorf("Assemble took %s after its context ended", d)
+	}
+}
+
+// TestPublishHandBuiltIndex: an entry made by hand (not read by Assemble) in another
+// repository cannot be copied; Publish says so and writes nothing.
+func TestPublishHandBuiltIndex(t *testing.T) {
+	reg := registrytest.New(t)
+	seeded, err := reg.SeedImage("team/build", amd64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := amd64
+	ix := &manifest.Index{Entries: []manifest.Entry{{Descriptor: seeded.Descriptor, Config: &cfg}}}
+	ix.Entries[0].Descriptor.Platform = &v1.Platform{OS: "linux", Architecture: "amd64"}
+	_, err = newClient(reg).Publish(context.Background(), ix, reg.Host()+"/team/release", "v1")
+	if err == nil || !strings.Contains(err.Error(), "Client.Assemble") || !strings.Contains(err.Error(), seeded.Descriptor.Digest.String()) {
+		t.Fatalf("err = %v, want one naming the entry and Client.Assemble", err)
+	}
+	for _, r := range reg.Requests() {
+		if r.Method == http.MethodPut {
+			t.Errorf("wrote %v", r)
+		}
 	}
 }
