@@ -54,9 +54,10 @@
 // Platforms are tested in parallel; the commands of one platform run in order, each in a
 // new container. [NewBuildKitRunner] needs no Docker engine: it starts the container on a
 // BuildKit daemon (github.com/moby/buildkit/client), where an image of a foreign platform
-// runs under the daemon's QEMU emulation. Each command has a timeout (default
-// [DefaultTimeout]); a command that hangs fails with its output so far and never blocks
-// the run. File, metadata and scan checks read the image from its registry with
+// runs under the daemon's QEMU emulation; the daemon pulls it with the registry
+// credentials of the Docker config ([WithDockerConfigDir]). Each command has a timeout
+// (default [DefaultTimeout]); a command that hangs fails with its output so far and never
+// blocks the run. File, metadata and scan checks read the image from its registry with
 // go-containerregistry and start no container.
 //
 // A target whose image is missing is reported, not fatal: every check of it becomes an
