@@ -13,8 +13,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/containerd/platforms"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/multiarch-sdk/multiarch/internal/debarch"
 )
 
 // DefaultPackages are installed when Config.Packages is empty: Node.js and a native
@@ -150,26 +151,11 @@ func Key(release string, packages []string, debArch string) string {
 
 // DebianArch maps a platform to Debian's architecture name (amd64, arm64, armhf, ...).
 func DebianArch(p ocispec.Platform) (string, error) {
-	p = platforms.Normalize(p)
-	if p.OS != "linux" {
-		return "", fmt.Errorf("nodebase: platform %s: Debian base images are linux only", platforms.Format(p))
+	a, err := debarch.Of(p)
+	if err != nil {
+		return "", fmt.Errorf("nodebase: %w", err)
 	}
-	switch p.Architecture {
-	case "amd64", "arm64", "s390x", "riscv64", "mips64le":
-		return p.Architecture, nil
-	case "386":
-		return "i386", nil
-	case "ppc64le":
-		return "ppc64el", nil
-	case "arm":
-		switch p.Variant {
-		case "v7", "":
-			return "armhf", nil
-		case "v5", "v6":
-			return "armel", nil
-		}
-	}
-	return "", fmt.Errorf("nodebase: platform %s has no Debian architecture; use one of linux/amd64, linux/arm64, linux/arm/v7, linux/ppc64le, linux/s390x, linux/386", platforms.Format(p))
+	return a, nil
 }
 
 // Image is one platform's base image as made or found in the cache.

@@ -23,6 +23,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
+	"github.com/multiarch-sdk/multiarch/internal/debarch"
 	"github.com/multiarch-sdk/multiarch/registrytest"
 )
 
@@ -69,29 +70,15 @@ func PushBusybox(ctx context.Context, ref string, debDir string, plats ...string
 }
 
 func debFor(debDir string, p ocispec.Platform) (string, error) {
-	arch := debianArch(p)
+	arch, err := debarch.Of(p)
+	if err != nil {
+		return "", err
+	}
 	m, _ := filepath.Glob(filepath.Join(debDir, "busybox-static_*_"+arch+".deb"))
 	if len(m) == 0 {
 		return "", fmt.Errorf("no busybox-static package for %s (Debian arch %s) in %s", platforms.Format(p), arch, debDir)
 	}
 	return m[len(m)-1], nil
-}
-
-// debianArch maps a platform to Debian's architecture name. (internal/nodebase has
-// the same table as DebianArch; its tests import this package, so it cannot be used here.)
-func debianArch(p ocispec.Platform) string {
-	switch p.Architecture {
-	case "arm":
-		if p.Variant == "v7" || p.Variant == "" {
-			return "armhf"
-		}
-		return "armel"
-	case "ppc64le":
-		return "ppc64el"
-	case "386":
-		return "i386"
-	}
-	return p.Architecture
 }
 
 // busyboxFromDeb returns the bytes of /bin/busybox from the package for p.
