@@ -56,26 +56,13 @@ func (m mapFlag) Set(v string) error {
 	return nil
 }
 
-// nodeFlag is a repeatable [name=]address BuildKit node.
-type nodeFlag []build.Node
-
-func (n *nodeFlag) String() string { return fmt.Sprint(*n) }
-func (n *nodeFlag) Set(v string) error {
-	nm, addr, ok := strings.Cut(v, "=")
-	if !ok || strings.Contains(nm, "://") {
-		nm, addr = "", v
-	}
-	*n = append(*n, build.Node{Name: nm, Address: addr})
-	return nil
-}
-
 // rawFlags holds the flag values that need the environment or post-processing.
 type rawFlags struct {
 	platforms, repo, prRepo, buildkitd, smokeFile, progress, format string
 	event, ref, sha, defaultBranch, latest, prefix, suffix          string
 	cacheFrom, cacheTo, extraTags, insecure                         listFlag
 	args, labels                                                    mapFlag
-	nodes                                                           nodeFlag
+	nodes                                                           build.Nodes
 	noSHA, noScan, dryRun, prCacheTo                                bool
 }
 

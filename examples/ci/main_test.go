@@ -479,19 +479,3 @@ func TestRunDryRun(t *testing.T) {
 		t.Errorf("stdout:\n%s", stdout.String())
 	}
 }
-
-// TestNodeFlag: -node is [name=]address, and an "=" after "://" belongs to the address.
-func TestNodeFlag(t *testing.T) {
-	tests := []struct{ in, name, addr string }{
-		{"unix:///run/buildkit/buildkitd.sock", "", "unix:///run/buildkit/buildkitd.sock"},
-		{"amd=tcp://amd:1234", "amd", "tcp://amd:1234"},
-		{"kube-pod://buildkitd-0?namespace=ci", "", "kube-pod://buildkitd-0?namespace=ci"},
-		{"arm=kube-pod://buildkitd-0?namespace=ci", "arm", "kube-pod://buildkitd-0?namespace=ci"},
-	}
-	for _, tt := range tests {
-		var n nodeFlag
-		if err := n.Set(tt.in); err != nil || len(n) != 1 || n[0].Name != tt.name || n[0].Address != tt.addr {
-			t.Errorf("-node %s = %+v, %v; want name %q address %q", tt.in, n, err, tt.name, tt.addr)
-		}
-	}
-}

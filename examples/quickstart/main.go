@@ -49,28 +49,13 @@ func main() {
 	}
 }
 
-type nodeFlags []build.Node
-
-func (n *nodeFlags) String() string { return fmt.Sprint(*n) }
-
-// Set reads "[name=]address". An "=" after "://" belongs to the address
-// (kube-pod://buildkitd-0?namespace=ci), so such a value has no name.
-func (n *nodeFlags) Set(v string) error {
-	nm, addr, ok := strings.Cut(v, "=")
-	if !ok || strings.Contains(nm, "://") {
-		nm, addr = "", v
-	}
-	*n = append(*n, build.Node{Name: nm, Address: addr})
-	return nil
-}
-
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("quickstart", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	plats := fs.String("platforms", "linux/amd64,linux/arm64", "platforms to build, comma-separated")
 	repo := fs.String("repo", "", "repository to push to (default: an in-process registry's quickstart/hello)")
 	tag := fs.String("tag", "latest", "tag for the published index")
-	var nodes nodeFlags
+	var nodes build.Nodes
 	fs.Var(&nodes, "node", "BuildKit node `[name=]address` (repeatable; default: start a local buildkitd)")
 	buildkitd := fs.String("buildkitd", "buildkitd", "buildkitd binary for the local daemon")
 	progress := fs.String("progress", "plain", "build progress on stderr: plain, tty, auto, rawjson or none")

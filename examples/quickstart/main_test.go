@@ -84,18 +84,3 @@ func TestWriteJSONFile(t *testing.T) {
 		t.Errorf("writeJSONFile(%s) = %v, want an error naming -json", bad, err)
 	}
 }
-
-func TestNodeFlag(t *testing.T) {
-	tests := []struct{ in, name, addr string }{
-		{"tcp://arm64-builder:1234", "", "tcp://arm64-builder:1234"},
-		{"arm=tcp://arm64-builder:1234", "arm", "tcp://arm64-builder:1234"},
-		{"kube-pod://buildkitd-0?namespace=ci", "", "kube-pod://buildkitd-0?namespace=ci"},
-		{"arm=kube-pod://buildkitd-0?namespace=ci", "arm", "kube-pod://buildkitd-0?namespace=ci"},
-	}
-	for _, tt := range tests {
-		var n nodeFlags
-		if err := n.Set(tt.in); err != nil || len(n) != 1 || n[0].Name != tt.name || n[0].Address != tt.addr {
-			t.Errorf("-node %s = %+v, %v; want name %q address %q", tt.in, n, err, tt.name, tt.addr)
-		}
-	}
-}
