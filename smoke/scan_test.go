@@ -91,6 +91,10 @@ func TestScanImage(t *testing.T) {
 		platform: "linux/arm64",
 		layers:   [][]file{{{name: "app/hello", data: amd64}}, {{name: "app", data: []byte("now a file")}}},
 	}, {
+		name:     "file replaced by a directory that has no entry of its own",
+		platform: "linux/arm64",
+		layers:   [][]file{{{name: "app", data: amd64}}, {{name: "app/hello", data: arm64}}},
+	}, {
 		name:     "whiteout in the same layer does not hide the file",
 		platform: "linux/arm64",
 		layers:   [][]file{{{name: "app/.wh.hello"}, {name: "app/hello", data: amd64}}},

@@ -45,6 +45,14 @@ func walkLayers(ctx context.Context, layers []v1.Layer, visit visitFunc) error {
 			}
 			if !last {
 				lseen[name] = h.Typeflag == tar.TypeDir
+				// Its parents are directories of this layer even without entries of
+				// their own: they replace what lower layers have at those paths.
+				for d := path.Dir(name); d != "/"; d = path.Dir(d) {
+					if _, ok := lseen[d]; ok {
+						break
+					}
+					lseen[d] = true
+				}
 			}
 			return visit(i, name, h, r)
 		})
