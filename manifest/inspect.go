@@ -122,8 +122,8 @@ func (d *Description) WriteTable(w io.Writer) error {
 		p := c.Platform
 		if c.Attestation {
 			p = "attestation"
-			if ref := c.Annotations[AnnotationReferenceDigest]; len(ref) > 19 {
-				p += " → " + ref[7:19]
+			if h, err := v1.NewHash(c.Annotations[AnnotationReferenceDigest]); err == nil && len(h.Hex) >= 12 {
+				p += " → " + h.Hex[:12]
 			}
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\n", p, c.Digest, c.Size, c.MediaType)

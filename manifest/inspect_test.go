@@ -79,3 +79,23 @@ func TestInspect(t *testing.T) {
 		t.Error("absent tag inspected")
 	}
 }
+
+// TestWriteTableAttestationSubject: an attestation row names the start of its subject's
+// hex digest whatever the algorithm, and nothing for an annotation that is no digest.
+func TestWriteTableAttestationSubject(t *testing.T) {
+	sha512 := "sha512:" + strings.Repeat("cd", 64)
+	d := &manifest.Description{Ref: "r.example/app:1", Index: true, Children: []manifest.ChildInfo{
+		{Attestation: true, Annotations: map[string]string{manifest.AnnotationReferenceDigest: sha512}},
+		{Attestation: true, Annotations: map[string]string{manifest.AnnotationReferenceDigest: "not-a-digest-at-all-really"}},
+	}}
+	var table bytes.Buffer
+	if err := d.WriteTable(&table); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(table.String(), "attestation → "+strings.Repeat("cd", 6)+" ") {
+		t.Errorf("sha512 subject not shown as its first 12 hex digits:\n%s", table.String())
+	}
+	if strings.Count(table.String(), "→") != 1 {
+		t.Errorf("a subject that is no digest is shown:\n%s", table.String())
+	}
+}
