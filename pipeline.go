@@ -392,8 +392,13 @@ func (r *run) hostNative(ctx context.Context) ([]ocispec.Platform, error) {
 	return r.native, nil
 }
 
+// runsNatively reports whether p runs without emulation where native are the native
+// platforms: one of them exactly, or another level of the same architecture (amd64/v2 on
+// an amd64 host: no emulator can help there, and build's routing treats it as native too).
 func runsNatively(p ocispec.Platform, native []ocispec.Platform) bool {
-	return slices.ContainsFunc(native, func(n ocispec.Platform) bool { return platforms.OnlyStrict(n).Match(p) })
+	return slices.ContainsFunc(native, func(n ocispec.Platform) bool {
+		return platforms.OnlyStrict(n).Match(p) || (n.OS == p.OS && n.Architecture == p.Architecture)
+	})
 }
 
 func declaredNative(p ocispec.Platform, nodes []build.Node) bool {

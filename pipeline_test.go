@@ -176,3 +176,15 @@ func TestLocalNodesFollowsDefaultAddress(t *testing.T) {
 		})
 	}
 }
+
+func TestRunsNatively(t *testing.T) {
+	native := []ocispec.Platform{platforms.MustParse("linux/amd64"), platforms.MustParse("linux/386")}
+	for spec, want := range map[string]bool{
+		"linux/amd64": true, "linux/amd64/v2": true, "linux/386": true,
+		"linux/arm64": false, "linux/arm/v7": false, "windows/amd64": false,
+	} {
+		if got := runsNatively(platforms.MustParse(spec), native); got != want {
+			t.Errorf("runsNatively(%s) = %t, want %t", spec, got, want)
+		}
+	}
+}

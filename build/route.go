@@ -20,7 +20,9 @@ type assignment struct {
 //  2. compatible: a node whose native platform runs it (platforms.Only: an amd64 node
 //     runs 386, an arm64 node runs arm/v7), still without emulation;
 //  3. emulated: a node whose workers list it (BuildKit lists the platforms it can run
-//     through a registered QEMU emulator).
+//     through a registered QEMU emulator). A listed platform of the node's own
+//     architecture (amd64/v2 or v3 on an amd64 host) is not emulated: BuildKit lists the
+//     levels the CPU supports.
 //
 // Within a tier the node with the fewest platforms already placed wins (then the
 // first listed), so a fleet shares the work. A platform no tier can place gives a
@@ -43,6 +45,13 @@ func route(nodes []NodeInfo, plats []ocispec.Platform) ([]assignment, error) {
 	return out, nil
 }
 
+// sameArch reports whether p has the OS and architecture of one of native.
+func sameArch(native []ocispec.Platform, p ocispec.Platform) bool {
+	return slices.ContainsFunc(native, func(n ocispec.Platform) bool {
+		return n.OS == p.OS && n.Architecture == p.Architecture
+	})
+}
+
 func pick(nodes []NodeInfo, load []int, p ocispec.Platform) (idx int, emulated bool) {
 	tiers := []func(NodeInfo) bool{
 		func(n NodeInfo) bool {
@@ -63,7 +72,9 @@ func pick(nodes []NodeInfo, load []int, p ocispec.Platform) (idx int, emulated b
 			}
 		}
 		if best >= 0 {
-			return best, tier == 2
+			// A worker platform of the node's own architecture (amd64/v2, v3 on an
+			// amd64 host: BuildKit lists the levels the CPU has) runs on the CPU.
+			return best, tier == 2 && !sameArch(nodes[best].Native, p)
 		}
 	}
 	return -1, false

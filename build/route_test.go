@@ -53,6 +53,8 @@ func TestRoute(t *testing.T) {
 			[]want{{"arm", false}, {"arm2", false}, {"arm", false}}},
 		{"emulation through a node's worker list only", []NodeInfo{bare, armHost}, []string{"linux/arm/v7"},
 			[]want{{"arm", false}}},
+		{"a higher amd64 level the worker lists runs on the CPU, not under QEMU", []NodeInfo{amdHost}, []string{"linux/amd64/v2"},
+			[]want{{"amd", false}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := route(tc.nodes, plats(t, tc.plats...))
