@@ -419,3 +419,35 @@ func TestRunScanOfUnknownArchitecture(t *testing.T) {
 		t.Errorf("scan = %+v, want an error naming ErrUnsupportedPlatform", res[1])
 	}
 }
+
+// TestRunDirectoriesImpliedByUpperLayers: an upper layer whose entries have no parent
+// entries (as ko and crane append them) keeps the mode of a lower layer's directory, and
+// replaces a lower layer's file by a directory.
+func TestRunDirectoriesImpliedByUpperLayers(t *testing.T) {
+	reg := registrytest.New(t)
+	img := image(t, "linux/arm64",
+		layer(t, file{name: "app/", mode: 0o700}, file{name: "lib", data: goBinary(t, "amd64"), mode: 0o755}),
+		layer(t, file{name: "app/new", data: []byte("new")}, file{name: "lib/x.so", data: goBinary(t, "arm64")}))
+	ref := pushIndex(t, reg, "team/app:v1", map[string]v1.Image{"linux/arm64": img})
+	suite := smoke.Test{
+		Files: []smoke.FileTest{
+			{Path: "/app", Permissions: "drwx------"},
+			{Path: "/app/new", ExpectedContents: []string{"^new$"}},
+			{Path: "/lib", Permissions: "drwxr-xr-x"},
+		},
+		Scan: &smoke.ScanOptions{},
+	}
+	rep, err := smoke.Run(context.Background(), nil, []smoke.Target{{Platform: platforms.MustParse("linux/arm64"), Ref: ref}}, suite,
+		smoke.WithRemoteOptions(reg.RemoteOptions()...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, res := range rep.Targets[0].Results {
+		if !res.Passed {
+			t.Errorf("%s %q: failures %q, error %q", res.Kind, res.Name, res.Failures, res.Error)
+		}
+	}
+	if n := len(rep.Targets[0].Results); n != 4 {
+		t.Errorf("%d results, want 4", n)
+	}
+}

@@ -19,16 +19,18 @@ type visitFunc func(layer int, name string, h *tar.Header, r io.Reader) error
 
 // walkLayers streams the layers from the top one down and calls visit for each entry
 // that the layers above have not deleted (whiteout), hidden (opaque directory) or
-// replaced (same path, or a parent replaced by a non-directory). Nothing is written to
+// replaced (same path, or a parent replaced by a non-directory; a non-directory is also
+// replaced by a directory that an upper layer's entries imply). Nothing is written to
 // disk; memory grows with the number of paths, not with the size of the layers.
 func walkLayers(ctx context.Context, layers []v1.Layer, visit visitFunc) error {
 	// What the layers above the current one decided, by absolute path.
 	seen := map[string]bool{}    // path -> is a directory
+	implied := map[string]bool{} // directories with entries below them but none of their own
 	deleted := map[string]bool{} // whiteouts: the path and all below it
 	opaque := map[string]bool{}  // opaque directories: everything below them
 	for i := len(layers) - 1; i >= 0; i-- {
 		last := i == 0 // nothing below: no need to remember this layer's paths
-		lseen, ldeleted, lopaque := map[string]bool{}, map[string]bool{}, map[string]bool{}
+		lseen, limplied, ldeleted, lopaque := map[string]bool{}, map[string]bool{}, map[string]bool{}, map[string]bool{}
 		err := eachEntry(ctx, layers[i], func(name string, h *tar.Header, r io.Reader) error {
 			dir, base := path.Split(name)
 			dir = path.Clean(dir)
@@ -40,18 +42,16 @@ func walkLayers(ctx context.Context, layers []v1.Layer, visit visitFunc) error {
 				ldeleted[path.Join(dir, w)] = true
 				return nil
 			}
-			if hidden(name, seen, deleted, opaque) {
+			// A lower directory entry under an implied directory still gives it its
+			// mode and owner (extraction keeps the existing directory); anything else
+			// there is replaced by the directory.
+			if hidden(name, seen, deleted, opaque) || implied[name] && h.Typeflag != tar.TypeDir {
 				return nil
 			}
 			if !last {
 				lseen[name] = h.Typeflag == tar.TypeDir
-				// Its parents are directories of this layer even without entries of
-				// their own: they replace what lower layers have at those paths.
-				for d := path.Dir(name); d != "/"; d = path.Dir(d) {
-					if _, ok := lseen[d]; ok {
-						break
-					}
-					lseen[d] = true
+				for d := path.Dir(name); d != "/" && !limplied[d]; d = path.Dir(d) {
+					limplied[d] = true
 				}
 			}
 			return visit(i, name, h, r)
@@ -62,6 +62,11 @@ func walkLayers(ctx context.Context, layers []v1.Layer, visit visitFunc) error {
 		for k, v := range lseen {
 			if _, ok := seen[k]; !ok {
 				seen[k] = v
+			}
+		}
+		for k := range limplied {
+			if _, ok := seen[k]; !ok {
+				implied[k] = true
 			}
 		}
 		for k := range ldeleted {
