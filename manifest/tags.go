@@ -199,7 +199,9 @@ func affix(prefix, core, suffix string) string {
 // environment: GITHUB_REF, GITHUB_SHA and the default branch from the
 // event payload at GITHUB_EVENT_PATH (repository.default_branch). For pull
 // requests the head commit (pull_request.head.sha) is used, like
-// metadata-action. getenv nil means os.Getenv.
+// metadata-action, and the ref is the pull request's even when GITHUB_REF
+// is the base branch (pull_request_target): a pull request's code never
+// gets the branch's tag or latest. getenv nil means os.Getenv.
 func GitHubMetadata(getenv func(string) string) (Metadata, error) {
 	if getenv == nil {
 		getenv = os.Getenv
@@ -218,7 +220,8 @@ func GitHubMetadata(getenv func(string) string) (Metadata, error) {
 				DefaultBranch string `json:"default_branch"`
 			} `json:"repository"`
 			PullRequest *struct {
-				Head struct {
+				Number int `json:"number"`
+				Head   struct {
 					SHA string `json:"sha"`
 				} `json:"head"`
 			} `json:"pull_request"`
@@ -227,8 +230,16 @@ func GitHubMetadata(getenv func(string) string) (Metadata, error) {
 			return m, fmt.Errorf("manifest: GitHub event payload %s: %w", path, err)
 		}
 		m.DefaultBranch = ev.Repository.DefaultBranch
-		if ev.PullRequest != nil && ev.PullRequest.Head.SHA != "" {
-			m.SHA = ev.PullRequest.Head.SHA
+		if pr := ev.PullRequest; pr != nil {
+			if pr.Head.SHA != "" {
+				m.SHA = pr.Head.SHA
+			}
+			if !prRef.MatchString(m.Ref) {
+				if pr.Number <= 0 {
+					return m, fmt.Errorf("manifest: GitHub event payload %s: a pull request without a number on ref %q: pass Metadata yourself", path, m.Ref)
+				}
+				m.Ref = fmt.Sprintf("refs/pull/%d/merge", pr.Number)
+			}
 		}
 	}
 	return m, nil

@@ -69,7 +69,9 @@ func TestGitHubMetadata(t *testing.T) {
 	push := filepath.Join(dir, "push.json")
 	pr := filepath.Join(dir, "pr.json")
 	os.WriteFile(push, []byte(`{"repository":{"default_branch":"trunk"}}`), 0o600)
-	os.WriteFile(pr, []byte(`{"repository":{"default_branch":"trunk"},"pull_request":{"head":{"sha":"feedfacefeedfacefeedfacefeedfacefeedface"}}}`), 0o600)
+	os.WriteFile(pr, []byte(`{"repository":{"default_branch":"trunk"},"pull_request":{"number":7,"head":{"sha":"feedfacefeedfacefeedfacefeedfacefeedface"}}}`), 0o600)
+	noNumber := filepath.Join(dir, "pr-no-number.json")
+	os.WriteFile(noNumber, []byte(`{"repository":{"default_branch":"trunk"},"pull_request":{"head":{"sha":"feedfacefeedfacefeedfacefeedfacefeedface"}}}`), 0o600)
 	for _, tc := range []struct {
 		name string
 		env  map[string]string
@@ -79,6 +81,10 @@ func TestGitHubMetadata(t *testing.T) {
 		{"push to default", map[string]string{"GITHUB_REF": "refs/heads/trunk", "GITHUB_SHA": sha, "GITHUB_EVENT_PATH": push},
 			manifest.Metadata{Ref: "refs/heads/trunk", SHA: sha, DefaultBranch: "trunk"}, []string{"trunk", "sha-0123456", "latest"}},
 		{"pull request uses head sha", map[string]string{"GITHUB_REF": "refs/pull/7/merge", "GITHUB_SHA": sha, "GITHUB_EVENT_PATH": pr},
+			manifest.Metadata{Ref: "refs/pull/7/merge", SHA: "feedfacefeedfacefeedfacefeedfacefeedface", DefaultBranch: "trunk"}, []string{"pr-7", "sha-feedfac"}},
+		// pull_request_target: GITHUB_REF is the base branch, the code is the pull
+		// request's; it must not get the branch's tag, nor latest.
+		{"pull_request_target is tagged as its pull request", map[string]string{"GITHUB_REF": "refs/heads/trunk", "GITHUB_SHA": sha, "GITHUB_EVENT_PATH": pr},
 			manifest.Metadata{Ref: "refs/pull/7/merge", SHA: "feedfacefeedfacefeedfacefeedfacefeedface", DefaultBranch: "trunk"}, []string{"pr-7", "sha-feedfac"}},
 		{"no payload", map[string]string{"GITHUB_REF": "refs/tags/v3.1.0", "GITHUB_SHA": sha},
 			manifest.Metadata{Ref: "refs/tags/v3.1.0", SHA: sha}, []string{"3.1.0", "3.1", "3", "sha-0123456"}},
@@ -96,6 +102,11 @@ func TestGitHubMetadata(t *testing.T) {
 				t.Errorf("Tags = %q, %v; want %q", tags, err, tc.tags)
 			}
 		})
+	}
+	if _, err := manifest.GitHubMetadata(func(k string) string {
+		return map[string]string{"GITHUB_REF": "refs/heads/trunk", "GITHUB_SHA": sha, "GITHUB_EVENT_PATH": noNumber}[k]
+	}); err == nil {
+		t.Error("a pull request payload without a number on a branch ref accepted")
 	}
 	if _, err := manifest.GitHubMetadata(func(string) string { return "" }); err == nil {
 		t.Error("no GitHub environment accepted")
