@@ -9,14 +9,14 @@ import (
 	"strings"
 
 	"github.com/containerd/platforms"
-	"github.com/docker/cli/cli/config"
 	"github.com/moby/buildkit/client"
 	"github.com/moby/buildkit/session"
-	"github.com/moby/buildkit/session/auth/authprovider"
 	"github.com/moby/buildkit/session/secrets/secretsprovider"
 	"github.com/moby/buildkit/session/sshforward/sshprovider"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/tonistiigi/fsutil"
+
+	"github.com/multiarch-sdk/multiarch/internal/bkauth"
 )
 
 // frontendAttrs are the dockerfile.v0 frontend's options for one platform's solve.
@@ -116,16 +116,11 @@ func localMounts(c *checked) (map[string]fsutil.FS, error) {
 // credentials from the Docker config (in dockerConfigDir, default DOCKER_CONFIG or
 // ~/.docker), secrets, SSH agents.
 func attachables(c *checked, dockerConfigDir string) ([]session.Attachable, error) {
-	cfg := config.LoadDefaultConfigFile(io.Discard)
-	if dockerConfigDir != "" {
-		var err error
-		if cfg, err = config.Load(dockerConfigDir); err != nil {
-			return nil, fmt.Errorf("docker config in %s: %w", dockerConfigDir, err)
-		}
+	auth, err := bkauth.FromDockerConfig(dockerConfigDir)
+	if err != nil {
+		return nil, err
 	}
-	out := []session.Attachable{authprovider.NewDockerAuthProvider(authprovider.DockerAuthProviderConfig{
-		AuthConfigProvider: authprovider.LoadAuthConfig(cfg),
-	})}
+	out := []session.Attachable{auth}
 	if len(c.Secrets) > 0 {
 		src := make([]secretsprovider.Source, len(c.Secrets))
 		for i, s := range c.Secrets {

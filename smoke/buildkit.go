@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"slices"
 	"strings"
@@ -15,16 +14,16 @@ import (
 	"time"
 
 	"github.com/containerd/platforms"
-	"github.com/docker/cli/cli/config"
 	"github.com/moby/buildkit/client"
 	"github.com/moby/buildkit/client/llb"
 	"github.com/moby/buildkit/client/llb/sourceresolver"
 	gateway "github.com/moby/buildkit/frontend/gateway/client"
 	gwpb "github.com/moby/buildkit/frontend/gateway/pb"
 	"github.com/moby/buildkit/session"
-	"github.com/moby/buildkit/session/auth/authprovider"
 	"github.com/moby/buildkit/solver/pb"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/multiarch-sdk/multiarch/internal/bkauth"
 )
 
 // defaultPath is the PATH of an image whose config sets none (as Docker does).
@@ -59,16 +58,12 @@ type buildkitRunner struct {
 // Docker config, loaded once.
 func (r *buildkitRunner) session() ([]session.Attachable, error) {
 	r.authOnce.Do(func() {
-		cfg := config.LoadDefaultConfigFile(io.Discard)
-		if r.dockerDir != "" {
-			if cfg, r.authErr = config.Load(r.dockerDir); r.authErr != nil {
-				r.authErr = fmt.Errorf("smoke: docker config in %s: %w", r.dockerDir, r.authErr)
-				return
-			}
+		auth, err := bkauth.FromDockerConfig(r.dockerDir)
+		if err != nil {
+			r.authErr = fmt.Errorf("smoke: %w", err)
+			return
 		}
-		r.auth = []session.Attachable{authprovider.NewDockerAuthProvider(authprovider.DockerAuthProviderConfig{
-			AuthConfigProvider: authprovider.LoadAuthConfig(cfg),
-		})}
+		r.auth = []session.Attachable{auth}
 	})
 	return r.auth, r.authErr
 }
