@@ -128,7 +128,11 @@ func NewServer(opts ...Option) *Registry {
 		registry.WithReferrersSupport(true),
 		registry.WithBlobHandler(r.blobs),
 	)
-	r.srv = httptest.NewServer(r.handler(inner))
+	// The server's own error log (bad requests, dropped connections) goes where the
+	// registry's log goes: a library never writes to stderr unasked.
+	r.srv = httptest.NewUnstartedServer(r.handler(inner))
+	r.srv.Config.ErrorLog = log.New(logw, "", 0)
+	r.srv.Start()
 	return r
 }
 
