@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -151,15 +152,26 @@ func StartDaemon(ctx context.Context, cfg DaemonConfig) (*Daemon, error) {
 	// Own process group, so a signal to the caller's group (Ctrl-C) reaches the caller
 	// first and Stop can shut the daemon down in order; Pdeathsig stops it if the caller dies.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
-	if err := cmd.Start(); err != nil {
+	// Pdeathsig fires when the OS thread that started the child exits, not the process:
+	// start and wait on one locked thread, which lives as long as the daemon does, so the
+	// Go runtime retiring a thread never sends the daemon a stray SIGTERM.
+	started := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		if err := cmd.Start(); err != nil {
+			started <- err
+			return
+		}
+		started <- nil
+		d.waitErr = cmd.Wait()
+		close(d.exited)
+	}()
+	if err := <-started; err != nil {
 		d.cleanupTmp()
 		return nil, fmt.Errorf("start buildkitd %s: %w", path, err)
 	}
 	d.cmd = cmd
-	go func() {
-		d.waitErr = cmd.Wait()
-		close(d.exited)
-	}()
 	d.logger().Info("buildkitd started", "pid", cmd.Process.Pid, "addr", d.addr, "root", root)
 
 	if err := d.waitReady(ctx); err != nil {
