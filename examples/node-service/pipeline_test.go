@@ -73,16 +73,16 @@ func nodeBase(t *testing.T, e *testenv.Env) string {
 	return baseRef
 }
 
-// runPipeline runs the notes service's pipeline on the test environment's buildkitd and
-// returns its result and, per platform, the wall time of the deps step
-// (`RUN node vendor.js`) read from BuildKit's raw progress.
-func runPipeline(t *testing.T, e *testenv.Env, dockerfile, repo string, tags ...string) (*multiarch.Result, map[string]time.Duration, error) {
+// runPipeline runs the notes service's pipeline on the buildkitd at addr and returns
+// its result and, per platform, the wall time of the deps step (`RUN node vendor.js`)
+// read from BuildKit's raw progress.
+func runPipeline(t *testing.T, e *testenv.Env, addr, dockerfile, repo string, tags ...string) (*multiarch.Result, map[string]time.Duration, error) {
 	t.Helper()
 	p, err := NewPipeline("app", dockerfile, nodeBase(t, e), repo, tags...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	p.Nodes = []build.Node{{Name: "local", Address: e.Addr}}
+	p.Nodes = []build.Node{{Name: "local", Address: addr}}
 	// testenv made sure the daemon runs both platforms; a test holding its shared
 	// binfmt_misc lock must not change the kernel's registrations.
 	p.Emulation.Skip = true
@@ -149,8 +149,11 @@ func stepDurations(res *multiarch.Result) string {
 func TestGoodVariant(t *testing.T) {
 	e := testenv.Get(t)
 	repo := e.Registry + "/examples/notes-good"
+	// A daemon of its own with an empty cache, so the cold run really builds (also when
+	// the test runs again in the same binary, -count=N).
+	fresh := testenv.NewDaemon(t, e).Addr()
 	start := time.Now()
-	res, steps, err := runPipeline(t, e, "Dockerfile", repo, "v1")
+	res, steps, err := runPipeline(t, e, fresh, "Dockerfile", repo, "v1")
 	cold := time.Since(start)
 	if err != nil {
 		t.Fatalf("pipeline on the good Dockerfile: %v\n%s", err, reportText(res))
@@ -238,7 +241,7 @@ func TestGoodVariant(t *testing.T) {
 
 	// Warm: the same pipeline again on the same daemon builds nothing.
 	start = time.Now()
-	warm, _, err := runPipeline(t, e, "Dockerfile", repo, "v1")
+	warm, _, err := runPipeline(t, e, fresh, "Dockerfile", repo, "v1")
 	if err != nil {
 		t.Fatalf("warm run: %v\n%s", err, reportText(warm))
 	}
@@ -257,7 +260,7 @@ func TestGoodVariant(t *testing.T) {
 func TestBrokenVariantRefused(t *testing.T) {
 	e := testenv.Get(t)
 	repo := e.Registry + "/examples/notes-broken"
-	res, _, err := runPipeline(t, e, "broken.Dockerfile", repo, "v1")
+	res, _, err := runPipeline(t, e, e.Addr, "broken.Dockerfile", repo, "v1")
 	if err == nil {
 		t.Fatalf("the broken variant was published as %+v: the smoke test and the scan let an x86-64 addon into the arm64 image", res.Index)
 	}
