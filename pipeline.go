@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"slices"
 	"strings"
 	"time"
@@ -424,7 +423,7 @@ func (r *run) plan(ctx context.Context) error {
 			return r.cachePlan()
 		}
 		cfg := *r.p.Daemon
-		if host := r.c.repo.RegistryStr(); r.plainHTTP(host) && !slices.Contains(cfg.InsecureRegistries, host) {
+		if host := r.c.repo.RegistryStr(); r.registry().PlainHTTP(host) && !slices.Contains(cfg.InsecureRegistries, host) {
 			cfg.InsecureRegistries = append(slices.Clone(cfg.InsecureRegistries), host)
 		}
 		if cfg.Logger == nil {
@@ -488,23 +487,6 @@ func (r *run) cachePlan() error {
 		r.res.Plan[i].CacheExports = cacheRefs(exports)
 	}
 	return nil
-}
-
-// plainHTTP reports whether a registry host is reached without TLS: loopback hosts
-// and the ones listed in Insecure.
-func (r *run) plainHTTP(host string) bool {
-	if slices.Contains(r.p.Insecure, host) {
-		return true
-	}
-	h, _, err := net.SplitHostPort(host)
-	if err != nil {
-		h = host
-	}
-	if h == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(h)
-	return ip != nil && ip.IsLoopback()
 }
 
 func (r *run) build(ctx context.Context) error {

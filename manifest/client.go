@@ -183,6 +183,12 @@ func (t *tlsOnly) RoundTrip(req *http.Request) (*http.Response, error) {
 	return t.base.RoundTrip(req)
 }
 
+// PlainHTTP reports whether c reaches the registry host ("host:port") over plain HTTP:
+// loopback hosts (127.0.0.0/8, [::1], localhost) and the hosts in c.Insecure. Others
+// get TLS. A program that starts a BuildKit daemon uses it to list the same hosts as
+// plain HTTP there.
+func (c *Client) PlainHTTP(host string) bool { return plainHTTPAllowed(host, c.Insecure) }
+
 func plainHTTPAllowed(host string, insecure []string) bool {
 	if slices.Contains(insecure, host) {
 		return true

@@ -55,6 +55,9 @@ func TestPlainHTTPOnlyForLoopbackAndListedHosts(t *testing.T) {
 			if len(rec.schemes) == 0 || plain != (tc.want == "http") {
 				t.Errorf("requests %v, want plain HTTP %v", rec.schemes, tc.want == "http")
 			}
+			if got := c.PlainHTTP(tc.host); got != (tc.want == "http") {
+				t.Errorf("PlainHTTP(%s) = %v, want %v (it must agree with the requests)", tc.host, got, tc.want == "http")
+			}
 		})
 	}
 }
