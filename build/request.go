@@ -46,9 +46,9 @@ type Request struct {
 	SSH []SSH `json:"ssh,omitempty"`
 
 	// Cache is the cache to import before and export after each platform's solve.
-	// Each platform exports to its own derived place and imports all of them (see
-	// cache.Config.Solve with split=true): one shared ref would be overwritten by the
-	// last platform's export. Default: no cache import or export (the daemon's local
+	// Each platform exports to its own derived place and imports that place, then the
+	// unsuffixed one (see cache.Config.Solve with split=true): one shared ref would be
+	// overwritten by the last platform's export. Default: no cache import or export (the daemon's local
 	// cache still applies).
 	Cache cache.Config `json:"cache,omitzero"`
 

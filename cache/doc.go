@@ -48,8 +48,10 @@
 //	local dir     /cache          ->  /cache/linux-arm64
 //	s3/azblob     name buildkit   ->  buildkit-linux-arm64
 //
-// and imports every platform's place (its own first) plus the unsuffixed one, so
-// whatever any earlier build stored is found:
+// and imports its own place, then the unsuffixed one (a cache written by one
+// together-solve, e.g. by buildx). It never imports another platform's place: that
+// cache can hold this platform's step keys without their results, and BuildKit takes
+// each key from whichever import answers first, so steps would miss at random:
 //
 //	imports, exports, err := cfg.Solve(linuxArm64, []ocispec.Platform{linuxAmd64, linuxArm64}, true)
 //	// pass them as client.SolveOpt{CacheImports: imports, CacheExports: exports}

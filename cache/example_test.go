@@ -26,7 +26,8 @@ func ExampleParseFlags() {
 	// type=registry,ref=registry.example.com/app:buildcache,compression=zstd,mode=max
 }
 
-// With one solve per platform, each platform exports to its own tag and imports all.
+// With one solve per platform, each platform exports to its own tag and imports its
+// own, then the unsuffixed one.
 func ExampleConfig_Solve() {
 	ref := "registry.example.com/app:buildcache"
 	cfg := cache.Config{
@@ -48,7 +49,6 @@ func ExampleConfig_Solve() {
 	}
 	// Output:
 	// import registry registry.example.com/app:buildcache-linux-arm64
-	// import registry registry.example.com/app:buildcache-linux-amd64
 	// import registry registry.example.com/app:buildcache
 	// export registry registry.example.com/app:buildcache-linux-arm64 max
 }

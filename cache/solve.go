@@ -25,11 +25,14 @@ import (
 // would miss): the suffix [Suffix](p), e.g. "linux-arm64", is appended to a registry
 // ref's tag ("app:cache" -> "app:cache-linux-arm64", "app" -> "app:linux-arm64"), to a
 // gha scope ("buildkit-linux-arm64"), to s3 and azblob manifest names, and joined to
-// a local directory ("dir/linux-arm64"). Each import is read from every platform's
-// place, p's own first, then from the unsuffixed place (a cache written by one
-// together-solve); BuildKit skips places that do not exist yet. Registry imports by
-// digest and local imports by digest name one fixed cache and are passed unchanged;
-// inline exports go into the image itself and are never suffixed.
+// a local directory ("dir/linux-arm64"). Each import is read from p's own place, then
+// from the unsuffixed place (a cache written by one together-solve, e.g. by buildx);
+// BuildKit skips places that do not exist yet. Another platform's place is never
+// imported: it can hold p's cache keys without their results (solves of two platforms
+// on one daemon share records), and BuildKit picks, per key, whichever import answers
+// first, so p's steps would miss at random. Registry imports by digest and local
+// imports by digest name one fixed cache and are passed unchanged; inline exports go
+// into the image itself and are never suffixed.
 //
 // Exports carry mode=max unless Entry.Mode says otherwise (inline: min). GitHub
 // Actions URL and token are completed from the environment (see [GHA]). Solve
@@ -88,14 +91,13 @@ func (c Config) solve(p ocispec.Platform, all []ocispec.Platform, split bool, ge
 			imports = append(imports, client.CacheOptionsEntry{Type: string(b.typ()), Attrs: e.attrs(b, importing)})
 			continue
 		}
-		for _, s := range suffixes {
-			sb, err := b.scope(s)
-			if err != nil {
-				return nil, nil, &EntryError{Index: i, Type: b.typ(), Err: err}
-			}
-			imports = append(imports, client.CacheOptionsEntry{Type: string(b.typ()), Attrs: e.attrs(sb, importing)})
+		own, err := b.scope(suffixes[0])
+		if err != nil {
+			return nil, nil, &EntryError{Index: i, Type: b.typ(), Err: err}
 		}
-		imports = append(imports, client.CacheOptionsEntry{Type: string(b.typ()), Attrs: e.attrs(b, importing)})
+		imports = append(imports,
+			client.CacheOptionsEntry{Type: string(b.typ()), Attrs: e.attrs(own, importing)},
+			client.CacheOptionsEntry{Type: string(b.typ()), Attrs: e.attrs(b, importing)})
 	}
 	return imports, exports, nil
 }
