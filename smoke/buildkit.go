@@ -153,6 +153,10 @@ func (r *buildkitRunner) exec(ctx context.Context, gw gateway.Client, t Target, 
 		Args: c.Args, Env: env, Cwd: dir, User: user, Stdout: stdout, Stderr: stderr,
 	})
 	if err != nil {
+		if runCtx.Err() != nil && ctx.Err() == nil {
+			// The timeout expired while the container was still starting.
+			return -1, fmt.Errorf("%w after %s (before the command started: %v)", ErrTimeout, c.Timeout, err)
+		}
 		return 0, fmt.Errorf("start: %w", err)
 	}
 	err = proc.Wait()

@@ -54,6 +54,23 @@ func TestBuildKitRunnerUname(t *testing.T) {
 	}
 }
 
+// A timeout that expires before the process has even started is still a timeout
+// (ErrTimeout, exit -1), never a plain start error.
+func TestBuildKitRunnerTimeoutBeforeStart(t *testing.T) {
+	e := testenv.Get(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	r := smoke.NewBuildKitRunner(e.Client)
+	target := smoke.Target{Platform: platforms.MustParse("linux/arm64"), Ref: e.Base}
+	out, err := r.Run(ctx, target, smoke.Command{Args: []string{"true"}, Timeout: time.Nanosecond})
+	if !errors.Is(err, smoke.ErrTimeout) || out.ExitCode != -1 {
+		t.Fatalf("Run with a 1ns timeout: exit %d, err %v; want exit -1 and ErrTimeout", out.ExitCode, err)
+	}
+	if ctx.Err() != nil {
+		t.Fatal("the test's own context expired: the runner hung")
+	}
+}
+
 func TestRunBuildKit(t *testing.T) {
 	e := testenv.Get(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
