@@ -31,7 +31,9 @@ func (t tree) visit(layer int, name string, h *tar.Header, _ io.Reader) error {
 	if h.Typeflag == tar.TypeLink {
 		e.link = path.Clean("/" + h.Linkname)
 	}
-	if old, ok := t[name]; !ok || old.implicit {
+	// Layers come top down, so an entry already there from another layer is above
+	// this one and wins; within one layer the last entry wins, as in extraction.
+	if old, ok := t[name]; !ok || old.implicit || old.layer == layer {
 		t[name] = e
 	}
 	for d := path.Dir(name); d != "/"; d = path.Dir(d) {

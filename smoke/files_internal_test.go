@@ -77,3 +77,29 @@ func TestCheckFileThroughParentSymlink(t *testing.T) {
 		}
 	}
 }
+
+// Within one layer the last entry for a path wins, as in extraction; an upper layer's
+// entry (visited first: layers come top down) is never replaced by a lower one's.
+func TestTreeLastEntryInLayerWins(t *testing.T) {
+	tr := tree{}
+	for _, v := range []struct {
+		layer int
+		h     *tar.Header
+	}{
+		{1, &tar.Header{Name: "etc/conf", Typeflag: tar.TypeReg, Mode: 0o600}},
+		{1, &tar.Header{Name: "etc/conf", Typeflag: tar.TypeReg, Mode: 0o644}},
+		{0, &tar.Header{Name: "etc/conf", Typeflag: tar.TypeSymlink, Linkname: "x"}},
+		{0, &tar.Header{Name: "bin/sh", Typeflag: tar.TypeReg, Mode: 0o755}},
+		{0, &tar.Header{Name: "bin/sh", Typeflag: tar.TypeSymlink, Linkname: "busybox"}},
+	} {
+		if err := tr.visit(v.layer, "/"+v.h.Name, v.h, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if e, _ := tr.lookup("/etc/conf"); e.typ != tar.TypeReg || e.mode.Perm() != 0o644 || e.layer != 1 {
+		t.Errorf("/etc/conf = %+v, want the upper layer's last entry (regular, 0644)", e)
+	}
+	if e, _ := tr.lookup("/bin/sh"); e.typ != tar.TypeSymlink || e.link != "busybox" {
+		t.Errorf("/bin/sh = %+v, want the layer's last entry (symlink to busybox)", e)
+	}
+}

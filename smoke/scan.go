@@ -47,9 +47,11 @@ func (f Finding) String() string {
 }
 
 // ScanImage reads every layer of img (streamed, nothing on disk) and returns the ELF
-// files that the image's platform p cannot run: wrong class (32/64-bit),
-// byte order or machine. Files deleted by a later layer are not reported. Only the
-// first 20 bytes of each file are read; memory stays bounded whatever the layer sizes.
+// files that the image's platform p cannot run: wrong class (32/64-bit), byte order
+// or machine. Files deleted or replaced by a later layer are not reported, and a path
+// written twice in one layer is judged by its last entry, as extraction does. Only
+// the first 20 bytes of each file are read; memory stays bounded whatever the layer
+// sizes.
 func ScanImage(ctx context.Context, img v1.Image, p ocispec.Platform) ([]Finding, error) {
 	return ScanOptions{}.Scan(ctx, img, p)
 }
@@ -77,6 +79,10 @@ type scanner struct {
 	want     ELFArch
 	buf      [elfHeaderLen]byte
 	found    []Finding
+	// The current layer's findings by path: a later entry for the same path in the
+	// same layer replaces the file, as extraction does, and so its finding.
+	layer   int
+	inLayer map[string]int
 }
 
 func newScanner(o ScanOptions, p ocispec.Platform) (*scanner, error) {
@@ -88,6 +94,18 @@ func newScanner(o ScanOptions, p ocispec.Platform) (*scanner, error) {
 }
 
 func (s *scanner) visit(layer int, name string, h *tar.Header, r io.Reader) error {
+	if s.inLayer == nil || layer != s.layer {
+		s.layer, s.inLayer = layer, map[string]int{}
+	}
+	if i, ok := s.inLayer[name]; ok {
+		s.found = slices.Delete(s.found, i, i+1)
+		delete(s.inLayer, name)
+		for n, j := range s.inLayer {
+			if j > i {
+				s.inLayer[n] = j - 1
+			}
+		}
+	}
 	if h.Typeflag != tar.TypeReg || h.Size < elfHeaderLen {
 		return nil
 	}
@@ -98,6 +116,7 @@ func (s *scanner) visit(layer int, name string, h *tar.Header, r io.Reader) erro
 	if !ok || got == s.want || typ == elf.ET_CORE || typ == elf.ET_REL && !s.opts.Objects || s.ignored(name) {
 		return nil
 	}
+	s.inLayer[name] = len(s.found)
 	s.found = append(s.found, Finding{
 		Path: name, Layer: layer, Type: typ.String(),
 		BuiltFor: got.String(), Arch: got.GOARCH(),

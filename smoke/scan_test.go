@@ -105,6 +105,20 @@ func TestScanImage(t *testing.T) {
 		layers:   [][]file{{{name: "app/hello", data: arm64}}, {{name: "app/.wh.hello"}}, {{name: "app/hello", data: amd64}}},
 		want:     []want{{"/app/hello", "amd64", "ET_EXEC"}},
 	}, {
+		name:     "the last entry of a path in one layer wins, as in extraction",
+		platform: "linux/arm64",
+		layers:   [][]file{{{name: "app/hello", data: amd64}, {name: "bin/bad", data: amd64}, {name: "app/hello", data: arm64}}},
+		want:     []want{{"/bin/bad", "amd64", "ET_EXEC"}},
+	}, {
+		name:     "a wrong binary written last over a right one in one layer is found",
+		platform: "linux/arm64",
+		layers:   [][]file{{{name: "app/hello", data: arm64}, {name: "app/hello", data: amd64}}},
+		want:     []want{{"/app/hello", "amd64", "ET_EXEC"}},
+	}, {
+		name:     "a symlink written last over a wrong binary in one layer",
+		platform: "linux/arm64",
+		layers:   [][]file{{{name: "app/hello", data: amd64}, {name: "app/hello", link: "/bin/sh"}}},
+	}, {
 		name:     "object files of other architectures are skipped by default",
 		platform: "linux/amd64",
 		layers:   [][]file{{{name: "usr/lib/go/src/runtime/race/race_linux_arm64.syso", data: relocatable(arm64)}}},
