@@ -27,6 +27,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"runtime/debug"
 	"strings"
 	"sync"
@@ -224,7 +225,26 @@ func preflight() error {
 			return &missingPart{what: err.Error(), fix: SetupHint}
 		}
 	}
+	// The foreign platform runs under QEMU: its emulator must be installed (tests that
+	// start their own daemon register it themselves, through the qemu package).
+	if emu := foreignEmulator(runtime.GOARCH); emu != "" {
+		if _, err := exec.LookPath(emu); err != nil {
+			return &missingPart{what: emu + " is not installed (the foreign platform's builds run under QEMU)", fix: SetupHint}
+		}
+	}
 	return nil
+}
+
+// foreignEmulator is the qemu-user-static binary that runs the one of Platforms that
+// the host architecture goarch does not run natively.
+func foreignEmulator(goarch string) string {
+	switch goarch {
+	case "amd64":
+		return "qemu-aarch64-static"
+	case "arm64":
+		return "qemu-x86_64-static"
+	}
+	return ""
 }
 
 // CacheDir is where scripts/setup.sh keeps what it builds and downloads, outside the
