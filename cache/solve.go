@@ -30,9 +30,10 @@ import (
 // BuildKit skips places that do not exist yet. Another platform's place is never
 // imported: it can hold p's cache keys without their results (solves of two platforms
 // on one daemon share records), and BuildKit picks, per key, whichever import answers
-// first, so p's steps would miss at random. Registry imports by digest and local
-// imports by digest name one fixed cache and are passed unchanged; inline exports go
-// into the image itself and are never suffixed.
+// first, so p's steps would miss at random (BuildKit's solver/combinedcache.go). The
+// unsuffixed place risks the same only if it was exported with mode=min. Registry
+// imports by digest and local imports by digest name one fixed cache and are passed
+// unchanged; inline exports go into the image itself and are never suffixed.
 //
 // Exports carry mode=max unless Entry.Mode says otherwise (inline: min). GitHub
 // Actions URL and token are completed from the environment (see [GHA]). Solve
