@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"maps"
 	"os"
-	"slices"
 	"strings"
 
 	"github.com/containerd/platforms"
@@ -61,16 +60,16 @@ func (c Config) solve(p ocispec.Platform, all []ocispec.Platform, split bool, ge
 	if err := c.validate(getenv); err != nil {
 		return nil, nil, err
 	}
-	suffixes, err := scopes(p, all)
+	own, others, err := scopeOf(p, all)
 	if err != nil {
 		return nil, nil, err
 	}
-	scoped := split && len(suffixes) > 1
+	scoped := split && others
 
 	for i, e := range c.Export {
 		b, _ := e.resolved(getenv)
 		if scoped {
-			sb, err := b.scope(suffixes[0])
+			sb, err := b.scope(own)
 			if err != nil {
 				return nil, nil, &EntryError{Export: true, Index: i, Type: b.typ(), Err: err}
 			}
@@ -92,12 +91,12 @@ func (c Config) solve(p ocispec.Platform, all []ocispec.Platform, split bool, ge
 			imports = append(imports, client.CacheOptionsEntry{Type: string(b.typ()), Attrs: e.attrs(b, importing)})
 			continue
 		}
-		own, err := b.scope(suffixes[0])
+		sb, err := b.scope(own)
 		if err != nil {
 			return nil, nil, &EntryError{Index: i, Type: b.typ(), Err: err}
 		}
 		imports = append(imports,
-			client.CacheOptionsEntry{Type: string(b.typ()), Attrs: e.attrs(own, importing)},
+			client.CacheOptionsEntry{Type: string(b.typ()), Attrs: e.attrs(sb, importing)},
 			client.CacheOptionsEntry{Type: string(b.typ()), Attrs: e.attrs(b, importing)})
 	}
 	return imports, exports, nil
@@ -121,19 +120,16 @@ func fixed(b backend) bool {
 	return false
 }
 
-// scopes returns the suffixes of all platforms, p's first, without duplicates.
-func scopes(p ocispec.Platform, all []ocispec.Platform) ([]string, error) {
-	own := Suffix(p)
-	out := []string{own}
+// scopeOf returns p's suffix and whether all holds another platform (after
+// normalisation); it is an error when p is not one of all (an empty all means p alone).
+func scopeOf(p ocispec.Platform, all []ocispec.Platform) (own string, others bool, err error) {
+	own = Suffix(p)
 	found := len(all) == 0
 	for _, q := range all {
-		s := Suffix(q)
-		if s == own {
+		if Suffix(q) == own {
 			found = true
-			continue
-		}
-		if !slices.Contains(out, s) {
-			out = append(out, s)
+		} else {
+			others = true
 		}
 	}
 	if !found {
@@ -141,7 +137,7 @@ func scopes(p ocispec.Platform, all []ocispec.Platform) ([]string, error) {
 		for _, q := range all {
 			names = append(names, platforms.Format(q))
 		}
-		return nil, fmt.Errorf("%w: %s is not one of %v; pass the platform being solved and all the build's platforms", ErrPlatform, platforms.Format(p), names)
+		return "", false, fmt.Errorf("%w: %s is not one of %v; pass the platform being solved and all the build's platforms", ErrPlatform, platforms.Format(p), names)
 	}
-	return out, nil
+	return own, others, nil
 }
