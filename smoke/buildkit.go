@@ -149,12 +149,13 @@ func (r *buildkitRunner) exec(ctx context.Context, gw gateway.Client, t Target, 
 		runCtx, cancel = context.WithTimeout(ctx, c.Timeout)
 	}
 	defer cancel()
+	// expired reports whether c's own timeout, not the caller's context, ended the run.
+	expired := func() bool { return runCtx.Err() != nil && ctx.Err() == nil }
 	proc, err := ctr.Start(runCtx, gateway.StartRequest{
 		Args: c.Args, Env: env, Cwd: dir, User: user, Stdout: stdout, Stderr: stderr,
 	})
 	if err != nil {
-		if runCtx.Err() != nil && ctx.Err() == nil {
-			// The timeout expired while the container was still starting.
+		if expired() { // while the container was still starting
 			return -1, fmt.Errorf("%w after %s (before the command started: %v)", ErrTimeout, c.Timeout, err)
 		}
 		return 0, fmt.Errorf("start: %w", err)
@@ -163,7 +164,7 @@ func (r *buildkitRunner) exec(ctx context.Context, gw gateway.Client, t Target, 
 	if err == nil {
 		return 0, nil
 	}
-	if runCtx.Err() != nil && ctx.Err() == nil {
+	if expired() {
 		// Wait returned because the timeout expired; the process may still run.
 		kctx, kcancel := context.WithTimeout(context.WithoutCancel(ctx), releaseTimeout)
 		defer kcancel()

@@ -14,7 +14,9 @@ import (
 
 // visitFunc is called for each file visible in the image: layer is its index (0 is the
 // base layer), name is absolute and clean, and r reads the entry's content; what visit
-// does not read is skipped without being kept in memory.
+// does not read is skipped without being kept in memory. A path written more than once
+// in one layer is visited once per entry, in tar order: the last visit is the one that
+// counts, as in extraction (a stream cannot know that another entry will follow).
 type visitFunc func(layer int, name string, h *tar.Header, r io.Reader) error
 
 // walkLayers streams the layers from the top one down and calls visit for each entry
